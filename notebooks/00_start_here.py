@@ -1,0 +1,491 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Start here
+#
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/llm-course/llm-course/main?urlpath=lab/tree/notebooks/00_start_here.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/llm-course/llm-course/blob/main/notebooks/00_start_here.ipynb)
+#
+# This course explains how a large language model (LLM) works, from its notation up, one idea per
+# notebook. Every notebook is prose, maths and code you run; the code that matters is written
+# *into* a small Python package, `llm_course`, which later notebooks import. By notebook 07 the
+# package trains a GPT that writes Shakespeare-like text on a laptop CPU in a few minutes.
+#
+# This notebook does three things: it shows how to run the course, checks your environment, and
+# loads the text we will learn from. It writes two modules: `llm_course.data` (the corpus,
+# the train/validation split and batches) and `llm_course.reproducibility` (one call that seeds
+# every random number generator).
+
+# %%
+# Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "llm-course @ git+https://github.com/llm-course/llm-course"],
+        check=True,
+    )
+
+# %%
+#| default_exp data
+
+# %% [markdown]
+# ## How to run the course
+#
+# | where | how |
+# |---|---|
+# | **your laptop** | `git clone` the repository, then `make lab`. The first run creates a virtual environment in `.venv`, installs PyTorch (a CPU build) and the course, and opens JupyterLab on this notebook. `make test` runs every test and re-executes every notebook against its stored outputs. |
+# | **Binder** | click the Binder badge above: a JupyterLab in your browser with everything installed (2 GB of memory, 2 CPU cores: every notebook fits). |
+# | **Colab** | click the Colab badge: the first code cell of every notebook installs the `llm_course` package, and leaves Colab's own PyTorch alone. |
+#
+# Work through the notebooks in order; each one ends with a summary and exercises. Every code
+# cell's output you see was produced by running the notebook top to bottom, and our tests check
+# that running it again gives the same output. If you change a cell and get another number, that
+# is a real difference.
+#
+# ### Check your environment
+#
+# The next cell prints what you are running on and fails loudly if a package the course needs is
+# missing. Its output differs from machine to machine, which is fine.
+
+# %% tags=["nbval-ignore-output"]
+import importlib
+import os
+import platform
+
+import torch
+
+REQUIRED = ["torch", "numpy", "matplotlib", "regex", "einops", "tqdm", "ipywidgets", "llm_course"]
+missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+if missing:
+    raise ImportError(
+        f"missing packages: {', '.join(missing)}. Run `make lab` from the repository "
+        "(or `pip install -e .` in your environment) and restart the kernel."
+    )
+
+if torch.cuda.is_available():
+    device = f"cuda ({torch.cuda.get_device_name(0)})"
+elif torch.backends.mps.is_available():
+    device = "mps (Apple GPU)"
+else:
+    device = "cpu"
+print(f"Python   {platform.python_version()} on {platform.system()} {platform.machine()}")
+print(f"PyTorch  {torch.__version__}")
+print(f"device   {device}")
+print(f"threads  {torch.get_num_threads()} (of {os.cpu_count()} logical CPUs)")
+
+# %% [markdown]
+# ## The notation
+#
+# The course tells one mathematical story, and every notebook, docstring and test uses the same
+# symbols for it. Here is the whole cast; each notebook introduces its members properly.
+#
+# | concept | maths | in the code |
+# |---|---|---|
+# | vocabulary: the set of tokens (characters, words, pieces of words) | $\mathcal{V}$ | `Vocabulary` |
+# | one token | $\mathbf{t}\in\mathcal{V}$ | `token`, a `str` |
+# | vocabulary size | $n_{\text{vocab}}$ | `n_vocab` (GPT-2: 50,257) |
+# | the vocabulary sorted into a sequence | $\mathcal{S}=(\mathbf{t}_1,\dots,\mathbf{t}_{n_{\text{vocab}}})$ | `Vocabulary.tokens` |
+# | token index | $i\in\{1,\dots,n_{\text{vocab}}\}$ | `index`: **0-based in code**, $0,\dots,n_{\text{vocab}}-1$ |
+# | embedding size | $n_{\text{emb}}$ | `n_emb` |
+# | embedding of token $i$ | $\mathbf{e}_i\in\mathbb{R}^{n_{\text{emb}}}$ | row `i` of the embedding table |
+# | context size: the longest input | $T$ | `context_size` |
+# | an input sequence of token indices | $(s_1,\dots,s_t)$, $1\le t\le T$ | `idx`, shape `(B, t)` |
+# | the parameters | $\theta$ | `model.parameters()` |
+# | the model | $\text{LLM}_\theta$ | a `LanguageModel` |
+# | the next-token distribution | $\boldsymbol\alpha\in[0,1]^{n_{\text{vocab}}}$, $\sum_i\alpha_i=1$ | `probs` (softmax of `logits`) |
+# | a sampled next token | $\hat s_{t+1}\sim\text{Categorical}(\boldsymbol\alpha)$ | `sample_next(...)` |
+# | the true next token | $s_{t+1}$ | `targets` |
+# | the loss | $-\log\alpha_{s_{t+1}}$ | `cross_entropy(logits, targets)` |
+#
+# In words: an LLM is a function. It takes a sequence of at most $T$ token indices and returns a
+# probability for every token of the vocabulary: how likely each one is to come next. Training
+# adjusts $\theta$ so that the probability given to the token that really came next is high.
+# Generating text draws a token from $\boldsymbol\alpha$, appends it, and asks again.
+#
+# **Counting from 1 or from 0.** The maths numbers tokens $1,\dots,n_{\text{vocab}}$, as maths does;
+# Python and PyTorch number them $0,\dots,n_{\text{vocab}}-1$. Token $\mathbf{t}_i$ of the maths is
+# `vocabulary.tokens[i - 1]` in the code. Notebooks that show both say so again.
+
+# %% [markdown]
+# ## The map of the course
+#
+# | # | notebook | the idea | writes |
+# |---|---|---|---|
+# | 00 | `00_start_here` | running the course, the notation, the corpus | `llm_course.data`, `llm_course.reproducibility` |
+# | 01 | `01_vocabulary` | $\mathcal{V}$: characters, words, pieces of words; coverage and size | `llm_course.vocabulary` |
+# | 02 | `02_token_indices` | $\mathcal{S}$, token indices, encode and decode | `llm_course.tokenizers` |
+# | 03 | `03_subword_tokens` | learning sub-words from data: byte-pair encoding | `llm_course.bpe` |
+# | 04 | `04_embeddings` | an index becomes a vector $\mathbf{e}_i$ | `llm_course.embeddings` |
+# | 05 | `05_the_llm_function` | $\text{LLM}_\theta$, softmax, bigram models | `llm_course.models` |
+# | 06 | `06_attention_and_the_transformer` | attention, the transformer block, the GPT | `llm_course.attention`, `llm_course.gpt` |
+# | 07 | `07_cross_entropy_training` | the loss, training, its floors, checkpoints | `llm_course.training` |
+# | 08 | `08_sampling` | generating text: temperature, top-k, top-p | `llm_course.sampling` |
+# | 09 | `09_scaling_up` | a command-line trainer, GPUs, `torchrun` | `llm_course.train` |
+#
+# Every module starts with a line naming the notebook that wrote it: to change the package, change
+# the notebook and run `make export`.
+
+# %% [markdown]
+# ## The corpus: Tiny Shakespeare
+#
+# We learn from one small text: about 40,000 lines of Shakespeare's plays collected by Andrej
+# Karpathy for his char-rnn project, 1,115,394 characters in all. It is small enough to train on
+# with a CPU in minutes and large enough for a model to learn spelling, names and the shape of a
+# play.
+#
+# The text is not part of this repository. `load_text` looks for it, in order:
+#
+# 1. in the folder named by the environment variable `LLM_COURSE_DATA` (our tests and CI point it at a local copy);
+# 2. in your user cache folder (`~/.cache/llm-course`, or the folder named by `LLM_COURSE_CACHE`);
+# 3. on the internet, from its public source; the download is checked against its SHA-256
+#    fingerprint and written atomically (to a temporary file that is renamed into place), so a
+#    broken download never leaves a broken file behind.
+#
+# A file whose fingerprint is wrong is never used. The cells below are the module `llm_course.data`.
+
+# %%
+#| export
+"""The corpus: find, download, verify and cache a text; split it; cut it into batches.
+
+`load_text` returns the text of a named corpus (Tiny Shakespeare is the course's), looking in
+the folder named by `LLM_COURSE_DATA`, then in a user cache folder, then downloading it from
+its public source. Every copy is checked against a known SHA-256 before it is used, and a
+download is written atomically. `train_val_split` and `get_batch` turn a sequence of token
+indices into training examples.
+
+Left out on purpose: streaming corpora larger than memory, and data loaders with worker
+processes; the course's corpus is one megabyte.
+"""
+
+from __future__ import annotations
+
+# %%
+#| export
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+# %%
+#| export
+DATA_ENV = "LLM_COURSE_DATA"  # a folder that holds corpus files; looked at first
+CACHE_ENV = "LLM_COURSE_CACHE"  # overrides the user cache folder
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A text the course can load: where it comes from and how to recognise it."""
+
+    name: str  # the name `load_text` takes
+    filename: str  # the file's name in the data and cache folders
+    url: str  # the public source
+    sha256: str  # the fingerprint every copy must have
+    description: str = ""
+
+
+CORPORA: dict[str, Corpus] = {
+    "tiny-shakespeare": Corpus(
+        name="tiny-shakespeare",
+        filename="tinyshakespeare.txt",
+        url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+        description="Tiny Shakespeare: 1,115,394 characters, 65 distinct (karpathy/char-rnn)",
+    ),
+}
+
+
+class CorpusError(RuntimeError):
+    """A corpus could not be found, downloaded or verified."""
+
+
+# %%
+#| export
+def sha256_of(path: str | os.PathLike) -> str:
+    """The SHA-256 fingerprint of a file, as 64 hexadecimal digits.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "abc.txt"; _ = p.write_bytes(b"abc")
+    >>> sha256_of(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    """The user cache folder: `$LLM_COURSE_CACHE`, else `$XDG_CACHE_HOME/llm-course`, else `~/.cache/llm-course`."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "llm-course"
+
+
+# %% [markdown]
+# The download streams into a temporary file in the destination folder, hashing as it goes. Only
+# a complete file with the right fingerprint is renamed into place (`os.replace` is atomic on one
+# file system); anything else is deleted and reported.
+
+# %%
+#| export
+def _download(corpus: Corpus, destination: Path, timeout: float = 60.0) -> None:
+    """Download `corpus.url` to `destination`, atomically and verified, or raise `CorpusError`."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary_name = tempfile.mkstemp(dir=destination.parent, prefix=destination.name, suffix=".part")
+    temporary = Path(temporary_name)
+    try:
+        digest, received = hashlib.sha256(), 0
+        with os.fdopen(handle, "wb") as file, urllib.request.urlopen(corpus.url, timeout=timeout) as response:
+            expected_length = response.headers.get("Content-Length")
+            for block in iter(lambda: response.read(1 << 16), b""):
+                file.write(block)
+                digest.update(block)
+                received += len(block)
+        if expected_length is not None and received != int(expected_length):
+            raise CorpusError(
+                f"the download of {corpus.name!r} from {corpus.url} was truncated: "
+                f"{received} of {expected_length} bytes; nothing was kept, try again"
+            )
+        if digest.hexdigest() != corpus.sha256:
+            raise CorpusError(
+                f"the download of {corpus.name!r} from {corpus.url} has SHA-256 {digest.hexdigest()}, "
+                f"expected {corpus.sha256}: it is damaged or not the course's text; nothing was kept"
+            )
+        os.replace(temporary, destination)
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        raise CorpusError(
+            f"could not download {corpus.name!r} from {corpus.url} ({error}). If you are offline, "
+            f"put the file {corpus.filename} (SHA-256 {corpus.sha256}) in {destination.parent}, "
+            f"or in a folder named by the environment variable {DATA_ENV}."
+        ) from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+# %%
+#| export
+def load_text(name: str = "tiny-shakespeare", *, download: bool = True) -> str:
+    """The text of the corpus `name`, verified against its SHA-256.
+
+    Looks in the folder named by `LLM_COURSE_DATA`, then in `cache_dir()`, then (if `download`)
+    downloads from the corpus's public source into the cache. A copy whose fingerprint is wrong
+    is never used: one in `LLM_COURSE_DATA` (your folder, left as it is) raises `CorpusError`; one
+    in the cache is deleted and downloaded again.
+
+    >>> text = load_text("tiny-shakespeare")   # doctest: +SKIP
+    >>> len(text), text[:14]                    # doctest: +SKIP
+    (1115394, 'First Citizen:')
+    """
+    if name not in CORPORA:
+        raise ValueError(f"unknown corpus {name!r}; known corpora: {', '.join(sorted(CORPORA))}")
+    corpus = CORPORA[name]
+
+    if os.environ.get(DATA_ENV):
+        candidate = Path(os.environ[DATA_ENV]).expanduser() / corpus.filename
+        if candidate.is_file():
+            actual = sha256_of(candidate)
+            if actual != corpus.sha256:
+                raise CorpusError(
+                    f"{candidate} has SHA-256 {actual}, expected {corpus.sha256}: it is damaged or "
+                    f"not the text of {name!r}; replace it, or unset {DATA_ENV} to download a fresh copy"
+                )
+            return candidate.read_text(encoding="utf-8")
+
+    cached = cache_dir() / corpus.filename
+    if cached.is_file() and sha256_of(cached) != corpus.sha256:
+        cached.unlink()  # a damaged cached copy is never used; fetch it again
+    if not cached.is_file():
+        if not download:
+            raise CorpusError(
+                f"no copy of {name!r} found and download=False: put {corpus.filename} "
+                f"(SHA-256 {corpus.sha256}) in {cached.parent} or in a folder named by {DATA_ENV}"
+            )
+        _download(corpus, cached)
+    return cached.read_text(encoding="utf-8")
+
+
+# %% [markdown]
+# Let us load it and look.
+
+# %%
+text = load_text("tiny-shakespeare")
+characters = sorted(set(text))
+print(f"{len(text):,} characters, {len(characters)} distinct, {text.count(chr(10)):,} lines")
+print(repr("".join(characters)))
+assert len(text) == 1_115_394 and len(characters) == 65
+print()
+print(text[:250])
+
+# %% [markdown]
+# ## Training and validation text
+#
+# We will fit models to one part of the text and measure them on another they never saw: the
+# first 90% is for **training**, the last 10% for **validation**. The split is by position, not
+# at random, so that no line of the validation text also appears, cut up, in the training text.
+
+# %%
+#| export
+def train_val_split(ids: Sequence, train_fraction: float = 0.9) -> tuple[Sequence, Sequence]:
+    """Split a sequence into its first `train_fraction` and the rest, in order.
+
+    Works for a string, a list or a tensor of token indices.
+
+    >>> train_val_split(list(range(10)), 0.8)
+    ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+    """
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")
+    if len(ids) < 2:
+        raise ValueError(f"need at least 2 items to split, got {len(ids)}")
+    n_train = min(max(int(len(ids) * train_fraction), 1), len(ids) - 1)
+    return ids[:n_train], ids[n_train:]
+
+
+# %%
+train_text, val_text = train_val_split(text)
+print(f"training:   {len(train_text):,} characters")
+print(f"validation: {len(val_text):,} characters")
+print("the validation text starts:", repr(val_text[:60]))
+
+# %% [markdown]
+# ## Batches: many training examples at once
+#
+# Notebook 07 explains why and how in detail; here is the tool. A model with context size $T$
+# learns from windows of $T+1$ consecutive token indices: the input `x` is the first $T$, the
+# targets `y` are the same window shifted by one position, so that `y[b, j]` is the token that
+# follows `x[b, :j+1]`. `get_batch` cuts `batch_size` such windows at random places.
+
+# %%
+#| export
+def get_batch(
+    ids: torch.Tensor,
+    batch_size: int,
+    context_size: int,
+    generator: torch.Generator | None = None,
+    device: str | torch.device | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`batch_size` random windows of `ids`: inputs `x` and targets `y = x` shifted by one.
+
+    `ids` is a 1-D tensor (or list) of token indices; `x` and `y` are `torch.long` tensors of
+    shape `(batch_size, context_size)` with `y[b, j] == ids[start_b + j + 1]` when
+    `x[b, j] == ids[start_b + j]`. Pass a seeded `torch.Generator` for reproducible batches.
+
+    >>> x, y = get_batch(torch.arange(10), batch_size=2, context_size=3, generator=torch.Generator().manual_seed(0))
+    >>> bool((y == x + 1).all())
+    True
+    """
+    ids = torch.as_tensor(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
+    if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.dtype.is_complex:
+        raise TypeError(f"ids must hold integer token indices, got dtype {ids.dtype}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not isinstance(context_size, int) or context_size < 1:
+        raise ValueError(f"context_size must be a positive int, got {context_size!r}")
+    if len(ids) < context_size + 1:
+        raise ValueError(
+            f"ids holds {len(ids)} tokens, too few for one window of context_size + 1 = {context_size + 1}"
+        )
+    starts = torch.randint(len(ids) - context_size, (batch_size,), generator=generator)  # (B,)
+    positions = starts[:, None] + torch.arange(context_size)  # (B, T)
+    x = ids[positions].long()  # (B, T)
+    y = ids[positions + 1].long()  # (B, T)
+    if device is not None:
+        x, y = x.to(device), y.to(device)
+    return x, y
+
+
+# %% [markdown]
+# ## Reproducibility: one seed for everything
+#
+# Training and sampling draw random numbers from three generators: Python's `random`, NumPy's and
+# PyTorch's. `set_seed` seeds all three, so that running a notebook again gives the same numbers;
+# every notebook calls it first. (For batches and samples we also pass explicit
+# `torch.Generator`s, which makes a result independent of what ran before it.)
+
+# %%
+#| export reproducibility
+"""One call that seeds every random number generator the course uses.
+
+`set_seed(seed)` seeds Python's `random`, NumPy's global generator and PyTorch's (CPU and every
+GPU). Left out on purpose: forcing deterministic GPU kernels
+(`torch.use_deterministic_algorithms`), which slows training and is not needed on a CPU.
+"""
+
+from __future__ import annotations
+
+# %%
+#| export reproducibility
+import random
+
+import numpy as np
+import torch
+
+
+def set_seed(seed: int) -> None:
+    """Seed `random`, NumPy and PyTorch with `seed`.
+
+    >>> set_seed(0); a = torch.rand(1)
+    >>> set_seed(0); b = torch.rand(1)
+    >>> bool(a == b)
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# %%
+set_seed(1337)
+ids = torch.tensor([ord(c) for c in text[:1000]])  # a stand-in for token indices until notebook 02
+x, y = get_batch(ids, batch_size=2, context_size=8, generator=torch.Generator().manual_seed(0))
+print("x:", x.tolist())
+print("y:", y.tolist())
+assert torch.equal(x[:, 1:], y[:, :-1]), "y is x shifted by one position"
+
+# %% [markdown]
+# ## Summary
+#
+# - Run the course with `make lab` (locally), the Binder badge or the Colab badge.
+# - The notation is fixed: a vocabulary $\mathcal{V}$, sorted into $\mathcal{S}$; token indices
+#   ($1..n_{\text{vocab}}$ in the maths, $0..n_{\text{vocab}}-1$ in code); an LLM maps at most $T$
+#   indices to a probability vector $\boldsymbol\alpha$.
+# - `llm_course.data.load_text` gives Tiny Shakespeare, verified; `train_val_split` keeps the last
+#   10% for validation; `get_batch` cuts windows `x` and targets `y` shifted by one.
+# - `llm_course.reproducibility.set_seed` makes every run repeatable.
+#
+# ## Exercises
+#
+# 1. How many lines does the validation text have? Which play does it start in?
+# 2. Set `LLM_COURSE_DATA` to an empty folder and `LLM_COURSE_CACHE` to another, and call
+#    `load_text(download=False)`. Read the error: does it tell you what to do?
+# 3. Change one byte of a copy of the corpus and load it through `LLM_COURSE_DATA`. What happens?
+# 4. With `context_size=8`, how many different windows does `get_batch` choose from in the
+#    training text?
