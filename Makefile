@@ -67,8 +67,7 @@ export: $(STAMP)
 	$(BIN)/python tools/export_notebooks.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check llm_course tests tools benchmarks notebooks
-	$(BIN)/ruff format --check llm_course tests tools benchmarks
+	$(BIN)/ruff check llm_course tests tools benchmarks notebooks conftest.py
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -e '.[dev,bench]'

@@ -182,9 +182,9 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -238,7 +238,10 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def cache_dir() -> Path:
-    """The user cache folder: `$LLM_COURSE_CACHE`, else `$XDG_CACHE_HOME/llm-course`, else `~/.cache/llm-course`."""
+    """The user cache folder.
+
+    `$LLM_COURSE_CACHE` if set, else `$XDG_CACHE_HOME/llm-course`, else `~/.cache/llm-course`.
+    """
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

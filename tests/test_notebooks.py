@@ -29,7 +29,7 @@ def out_of_sync(ipynb: Path) -> list[str]:
     if a == b:
         return []
     problems = [f"{ipynb.name}: {len(a)} cells, {py.name}: {len(b)} cells"] if len(a) != len(b) else []
-    for index, (x, y) in enumerate(zip(a, b)):
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             problems.append(f"cell {index} differs between {ipynb.name} and {py.name}: {x[1][:60]!r} vs {y[1][:60]!r}")
             break
