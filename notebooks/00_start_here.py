@@ -25,9 +25,9 @@
 # package trains a GPT that writes Shakespeare-like text on a laptop CPU in a few minutes.
 #
 # This notebook does three things: it shows how to run the course, checks your environment, and
-# loads the text we will learn from. It writes two modules: `llm_course.data` (the corpus,
-# the train/validation split and batches) and `llm_course.reproducibility` (one call that seeds
-# every random number generator).
+# loads the text we will learn from. It writes three small modules: `llm_course.environment`
+# (the environment check), `llm_course.data` (the corpus, the train/validation split and
+# batches) and `llm_course.reproducibility` (one call that seeds every random number generator).
 
 # %%
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
@@ -63,31 +63,89 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # The next cell prints what you are running on and fails loudly if a package the course needs is
 # missing. Its output differs from machine to machine, which is fine.
 
-# %% tags=["nbval-ignore-output"]
-import importlib
+# %%
+#| export environment
+"""What the course runs on: a check of the environment, and the memory a notebook used.
+
+`check_environment()` fails loudly when a package the course needs is missing and describes
+Python, PyTorch, the device and the threads. `check_peak_memory()` reports the peak memory of the
+running process (the kernel, in a notebook) and fails when it passes a limit: Binder stops a
+kernel at 2 GB, and the course keeps every notebook under 1.5 GB. Every notebook ends with it.
+
+Left out on purpose: GPU memory (see `torch.cuda.max_memory_allocated`) and per-cell profiling.
+"""
+
+from __future__ import annotations
+
+# %%
+#| export environment
+import importlib.util
 import os
 import platform
+import sys
 
 import torch
 
-REQUIRED = ["torch", "numpy", "matplotlib", "regex", "einops", "tqdm", "ipywidgets", "llm_course"]
-missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
-if missing:
-    raise ImportError(
-        f"missing packages: {', '.join(missing)}. Run `make lab` from the repository "
-        "(or `pip install -e .` in your environment) and restart the kernel."
-    )
+REQUIRED_PACKAGES = ("torch", "numpy", "matplotlib", "regex", "einops", "tqdm", "ipywidgets", "llm_course")
 
-if torch.cuda.is_available():
-    device = f"cuda ({torch.cuda.get_device_name(0)})"
-elif torch.backends.mps.is_available():
-    device = "mps (Apple GPU)"
-else:
-    device = "cpu"
-print(f"Python   {platform.python_version()} on {platform.system()} {platform.machine()}")
-print(f"PyTorch  {torch.__version__}")
-print(f"device   {device}")
-print(f"threads  {torch.get_num_threads()} (of {os.cpu_count()} logical CPUs)")
+
+def best_device() -> str:
+    """The fastest device PyTorch can use here: `"cuda"`, then `"mps"` (Apple GPUs), then `"cpu"`."""
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def check_environment(required: tuple[str, ...] = REQUIRED_PACKAGES) -> dict[str, str]:
+    """Describe this environment; raise `ImportError` naming every missing package.
+
+    >>> sorted(check_environment(required=("torch",)))
+    ['device', 'python', 'threads', 'torch']
+    """
+    missing = [name for name in required if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f"missing packages: {', '.join(missing)}. Run `make lab` from the repository "
+            "(or `pip install -e .` in your environment) and restart the kernel."
+        )
+    device = best_device()
+    if device == "cuda":
+        device = f"cuda ({torch.cuda.get_device_name(0)})"
+    return {
+        "python": f"{platform.python_version()} on {platform.system()} {platform.machine()}",
+        "torch": torch.__version__,
+        "device": device,
+        "threads": f"{torch.get_num_threads()} (of {os.cpu_count()} logical CPUs)",
+    }
+
+
+def peak_memory_mb() -> float | None:
+    """Peak resident memory of this process in MB, or `None` where the platform does not say (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # macOS: bytes; Linux: kB
+
+
+def check_peak_memory(limit_mb: float = 1500.0) -> float | None:
+    """Print this process's peak memory and raise `MemoryError` if it passed `limit_mb`."""
+    peak = peak_memory_mb()
+    if peak is None:
+        print("peak memory: not reported on this platform")
+        return None
+    print(f"peak memory of this kernel: {peak:.0f} MB (the course's limit: {limit_mb:.0f} MB; Binder's: 2048 MB)")
+    if peak > limit_mb:
+        raise MemoryError(f"peak memory {peak:.0f} MB is above the limit of {limit_mb:.0f} MB")
+    return peak
+
+
+# %% tags=["nbval-ignore-output"]
+for key, value in check_environment().items():
+    print(f"{key:8} {value}")
 
 # %% [markdown]
 # ## The notation
@@ -127,7 +185,7 @@ print(f"threads  {torch.get_num_threads()} (of {os.cpu_count()} logical CPUs)")
 #
 # | # | notebook | the idea | writes |
 # |---|---|---|---|
-# | 00 | `00_start_here` | running the course, the notation, the corpus | `llm_course.data`, `llm_course.reproducibility` |
+# | 00 | `00_start_here` | running the course, the notation, the corpus | `llm_course.environment`, `llm_course.data`, `llm_course.reproducibility` |
 # | 01 | `01_vocabulary` | $\mathcal{V}$: characters, words, pieces of words; coverage and size | `llm_course.vocabulary` |
 # | 02 | `02_token_indices` | $\mathcal{S}$, token indices, encode and decode | `llm_course.tokenizers` |
 # | 03 | `03_subword_tokens` | learning sub-words from data: byte-pair encoding | `llm_course.bpe` |
@@ -492,3 +550,11 @@ assert torch.equal(x[:, 1:], y[:, :-1]), "y is x shifted by one position"
 # 3. Change one byte of a copy of the corpus and load it through `LLM_COURSE_DATA`. What happens?
 # 4. With `context_size=8`, how many different windows does `get_batch` choose from in the
 #    training text?
+
+# %% [markdown]
+# Every notebook ends by reporting the peak memory its kernel used (Binder allows 2 GB).
+
+# %% tags=["nbval-ignore-output"]
+from llm_course.environment import check_peak_memory
+
+check_peak_memory()
