@@ -552,9 +552,8 @@ assert torch.equal(x[:, 1:], y[:, :-1]), "y is x shifted by one position"
 #    training text?
 
 # %% [markdown]
-# Every notebook ends by reporting the peak memory its kernel used (Binder allows 2 GB).
+# Every notebook ends by reporting the peak memory its kernel used (Binder allows 2 GB); later
+# notebooks import `check_peak_memory` from `llm_course.environment`.
 
 # %% tags=["nbval-ignore-output"]
-from llm_course.environment import check_peak_memory
-
 check_peak_memory()
