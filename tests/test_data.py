@@ -223,7 +223,8 @@ def test_get_batch_reaches_the_last_window():
         ({"ids": torch.arange(50), "batch_size": 0, "context_size": 4}, ValueError, "batch_size .* got 0"),
         ({"ids": torch.arange(50), "batch_size": 2, "context_size": -1}, ValueError, "context_size .* got -1"),
         ({"ids": torch.zeros(50), "batch_size": 2, "context_size": 4}, TypeError, "dtype torch.float32"),
-        ({"ids": torch.zeros(5, 10, dtype=torch.long), "batch_size": 2, "context_size": 4}, ValueError, r"1-D.*\(5, 10\)"),
+        ({"ids": torch.zeros(5, 10, dtype=torch.long), "batch_size": 2, "context_size": 4},
+         ValueError, r"1-D.*\(5, 10\)"),
     ],
 )
 def test_get_batch_rejects_bad_input(kwargs, error, message):
