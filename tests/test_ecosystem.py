@@ -8,12 +8,12 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 import venv
 from pathlib import Path
 
 import jupytext
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -76,7 +76,8 @@ def test_colab_cell_is_a_no_op_here(ipynb):
     sys.modules["google.colab"] = type(sys)("google.colab")
     try:
         namespace_colab = {"_trap": lambda *a, **k: calls.append(a)}
-        exec(compile(source.replace('importlib.util.find_spec("llm_course") is None', "True"), ipynb.name, "exec"), namespace_colab)
+        as_if_missing = source.replace('importlib.util.find_spec("llm_course") is None', "True")
+        exec(compile(as_if_missing, ipynb.name, "exec"), namespace_colab)
     finally:
         del sys.modules["google.colab"]
     assert len(calls) == 1 and "pip" in calls[0][0], "in Colab the cell installs the package"
