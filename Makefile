@@ -50,7 +50,7 @@ nbval: $(STAMP)
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_start_here.ipynb
 
 course: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
