@@ -42,7 +42,8 @@ CHROMIUM_FLAGS = [
 
 
 def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
+    """Debian's Chromium (as .ci/run installs it); Google Chrome where a CI image ships that instead."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         path = shutil.which(name)
         if path:
             return path
