@@ -1,0 +1,385 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · The LLM function
+#
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/llm-course/llm-course/main?urlpath=lab/tree/notebooks/05_the_llm_function.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/llm-course/llm-course/blob/main/notebooks/05_the_llm_function.ipynb)
+#
+# An LLM is a function. This notebook states exactly which function: its input, its output and
+# the promises it keeps. Then it builds the simplest models that keep those promises: one that
+# knows nothing (uniform), one that counts pairs of characters (a bigram model from counts) and one
+# that *learns* the same table by gradient descent (a neural bigram). The GPT of notebook 06 keeps
+# the very same promises; only what happens inside changes.
+#
+# It writes the module `llm_course.models`.
+
+# %%
+# Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "llm-course @ git+https://github.com/llm-course/llm-course"],
+        check=True,
+    )
+
+# %%
+#| default_exp models
+
+# %% [markdown]
+# ## The contract
+#
+# Write $\mathcal{S}^{\le T}$ for the set of sequences of at most $T$ token indices, and
+# $\Delta^{n_{\text{vocab}}}$ for the set of probability vectors over the vocabulary:
+#
+# $$
+# \text{LLM}_\theta:\ (s_1,\dots,s_t)\ \mapsto\ \boldsymbol\alpha,\qquad 1\le t\le T,\qquad
+# \alpha_i\ge 0,\quad \sum_{i=1}^{n_{\text{vocab}}}\alpha_i=1 .
+# $$
+#
+# $\alpha_i$ is the probability the model gives to token $i$ coming next, after $s_t$. Three
+# things belong to the contract and every model of the course honours them:
+#
+# 1. **The input is token indices**: integers $s_j\in\{1,\dots,n_{\text{vocab}}\}$ in the maths,
+#    `0 <= idx < n_vocab` in the code (0-based, as always in code).
+# 2. **Any length from 1 to $T$** (`context_size`). A sequence longer than $T$ is an error, not
+#    something silently cut.
+# 3. **The output is a probability vector** over all $n_{\text{vocab}}$ tokens.
+#
+# In the code a model works on a **batch** of $B$ sequences of the same length $t$ at once, an
+# integer tensor `idx` of shape `(B, t)`. Its `forward` returns **logits**, unnormalised scores of
+# shape `(B, t, n_vocab)`: one score vector for *every* position $j$, predicting $s_{j+1}$ from
+# $(s_1,\dots,s_j)$. (Notebook 07 shows why scoring every position at once is what makes training
+# efficient.) `next_token_probs` turns the last position's scores into $\boldsymbol\alpha$ with a
+# softmax. The base class `LanguageModel` holds the sizes and checks the input, *before* any
+# computation, with an error that names what is wrong.
+
+# %%
+#| export
+"""The LLM as a function: the contract every model honours, softmax, and the simplest models.
+
+`LanguageModel` is the base class of every model in the course: it maps a batch of token-index
+sequences `idx` of shape `(B, t)`, `1 <= t <= context_size`, to logits `(B, t, n_vocab)`, and
+`next_token_probs` turns the last position's logits into a probability vector. It checks its
+input (type, dtype, shape, index range, length) before computing anything. `softmax` is written
+out with the maximum subtracted. Three models honour the contract: `UniformModel` (knows
+nothing), `BigramCounts` (maximum-likelihood bigram probabilities from counts, with additive
+smoothing) and `BigramModel` (a learnable table of bigram logits).
+
+Left out on purpose: training (`llm_course.training`), sampling (`llm_course.sampling`) and
+models that look further back than one token (`llm_course.gpt`).
+"""
+
+from __future__ import annotations
+
+# %%
+#| export
+import torch
+from torch import nn
+
+# %% [markdown]
+# ## Softmax, and why it subtracts the maximum
+#
+# Logits $z\in\mathbb{R}^{n_{\text{vocab}}}$ become probabilities with the softmax
+#
+# $$\alpha_i=\frac{e^{z_i}}{\sum_k e^{z_k}} .$$
+#
+# Every $e^{z_i}$ is positive and the division makes them sum to 1, so any real vector becomes a
+# probability vector. Written exactly like that it breaks on a computer: a float32 holds numbers
+# up to about $3.4\times10^{38}$, so $e^{89}$ is already infinite, and $\infty/\infty$ is `nan`.
+
+# %%
+def softmax_naive(logits: torch.Tensor) -> torch.Tensor:
+    """The formula as written: overflows for logits above about 88 (float32)."""
+    exps = logits.exp()
+    return exps / exps.sum(dim=-1, keepdim=True)
+
+
+small = torch.tensor([1.0, 2.0, 3.0])
+large = torch.tensor([1000.0, 1001.0, 1002.0])
+print("naive softmax of [1, 2, 3]:         ", [round(p, 4) for p in softmax_naive(small).tolist()])
+print("naive softmax of [1000, 1001, 1002]:", softmax_naive(large).tolist())
+print("exp(1000.) in float32:", torch.tensor(1000.0).exp().item())
+assert softmax_naive(large).isnan().all()
+
+# %% [markdown]
+# The cure costs one line. Subtracting the same number $m$ from every logit changes nothing,
+# because the factor $e^{-m}$ cancels:
+#
+# $$\frac{e^{z_i-m}}{\sum_k e^{z_k-m}}=\frac{e^{-m}\,e^{z_i}}{e^{-m}\sum_k e^{z_k}}=\alpha_i .$$
+#
+# With $m=\max_k z_k$ the largest exponent is $e^0=1$ and nothing can overflow; the smallest
+# terms may *underflow* to 0, which is harmless (their true probability is tinier than a float32
+# can tell apart from 0), and the sum is at least 1, so there is never a division by 0.
+
+# %%
+#| export
+def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Softmax along `dim`, computed with the maximum subtracted so that it never overflows.
+
+    >>> softmax(torch.tensor([1000.0, 1000.0])).tolist()
+    [0.5, 0.5]
+    >>> [round(p, 4) for p in softmax(torch.tensor([0.0, 1.0, 2.0])).tolist()]
+    [0.09, 0.2447, 0.6652]
+    """
+    shifted = logits - logits.amax(dim=dim, keepdim=True)  # the largest logit becomes 0
+    exps = shifted.exp()  # in (0, 1]
+    return exps / exps.sum(dim=dim, keepdim=True)
+
+
+# %%
+print("softmax of [1000, 1001, 1002]:", [round(p, 4) for p in softmax(large).tolist()])
+extreme = torch.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]])
+print("softmax of ±1e4:", [[round(p, 4) for p in row] for row in softmax(extreme).tolist()])
+assert torch.isfinite(softmax(extreme)).all()
+random_logits = torch.randn(4, 7, generator=torch.Generator().manual_seed(0)) * 30
+assert torch.allclose(softmax(random_logits), torch.softmax(random_logits, dim=-1), atol=1e-6)
+assert torch.allclose(softmax(random_logits, dim=0), torch.softmax(random_logits, dim=0), atol=1e-6)
+print("our softmax equals torch.softmax")
+
+# %% [markdown]
+# ## `LanguageModel`: the contract in code
+#
+# The base class stores $n_{\text{vocab}}$ and $T$ and checks an input in the order a reader
+# would: is it a tensor, does it hold integers, is it a sequence `(t,)` or a batch `(B, t)`, is
+# its length between 1 and $T$, is every index a token of the vocabulary. A 1-D input is a single
+# sequence; `check_input` returns it as a batch of one, so `forward` of a 1-D input returns logits
+# of shape `(1, t, n_vocab)`, while `next_token_probs` of a 1-D input returns a vector
+# `(n_vocab,)`. Subclasses only write `forward`, and call `check_input` first.
+
+# %%
+#| export
+class LanguageModel(nn.Module):
+    """Base class of every model: token indices `(B, t)` -> logits `(B, t, n_vocab)`.
+
+    Subclasses implement `forward(idx)`, calling `self.check_input(idx)` first; position `j` of
+    the logits scores the token that follows `idx[:, : j + 1]`. A 1-D input `(t,)` is treated as
+    a batch of one, so `forward` returns `(1, t, n_vocab)` for it.
+    """
+
+    def __init__(self, n_vocab: int, context_size: int):
+        super().__init__()
+        for name, value in (("n_vocab", n_vocab), ("context_size", context_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self.n_vocab = n_vocab  # number of tokens in the vocabulary, V
+        self.context_size = context_size  # longest input the model accepts, T
+
+    def check_input(self, idx: torch.Tensor) -> torch.Tensor:
+        """Validate `idx` and return it as a `(B, t)` tensor of `torch.long` token indices.
+
+        Raises `TypeError` for a non-tensor or a non-integer dtype, and `ValueError` for a shape
+        that is not `(t,)` or `(B, t)`, a length `t` outside `1..context_size`, or an index outside
+        `0..n_vocab-1`; each message names the offending value and the limit.
+        """
+        if not isinstance(idx, torch.Tensor):
+            raise TypeError(f"idx must be a torch.Tensor of token indices, got {type(idx).__name__}")
+        if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
+            raise TypeError(f"idx must hold integer token indices, got dtype {idx.dtype}")
+        if idx.ndim not in (1, 2):
+            raise ValueError(f"idx must have shape (t,) or (B, t), got shape {tuple(idx.shape)}")
+        if idx.ndim == 1:
+            idx = idx.unsqueeze(0)  # (t,) -> (1, t)
+        t = idx.shape[1]
+        if not 1 <= t <= self.context_size:
+            raise ValueError(f"sequence length t={t} is outside 1..context_size={self.context_size}")
+        if idx.numel() > 0:
+            low, high = idx.min().item(), idx.max().item()
+            if low < 0:
+                raise ValueError(f"token index {low} is negative; indices must lie in 0..n_vocab-1={self.n_vocab - 1}")
+            if high >= self.n_vocab:
+                raise ValueError(f"token index {high} is out of range for n_vocab={self.n_vocab} (0..{self.n_vocab - 1})")
+        return idx.long()
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, V)
+        raise NotImplementedError("a LanguageModel subclass implements forward(idx) -> logits (B, t, n_vocab)")
+
+    def next_token_probs(self, idx: torch.Tensor) -> torch.Tensor:
+        """alpha: the next-token distribution after each sequence, `(B, n_vocab)`; `(n_vocab,)` for a 1-D `idx`."""
+        logits = self(idx)  # (B, t, V); forward checks idx
+        probs = softmax(logits[:, -1, :].float(), dim=-1)  # (B, V)
+        return probs[0] if idx.ndim == 1 else probs
+
+
+# %% [markdown]
+# ## The model that knows nothing: uniform
+#
+# The simplest function that honours the contract ignores its input and gives every token the
+# same probability, $\alpha_i=1/n_{\text{vocab}}$. Its logits are all zero (any constant would do:
+# softmax only sees differences). It is the baseline every other model must beat: notebook 07 shows
+# that its loss is $\ln n_{\text{vocab}}$.
+
+# %%
+#| export
+class UniformModel(LanguageModel):
+    """Every token equally likely after any input: logits all zero, alpha_i = 1 / n_vocab.
+
+    >>> UniformModel(n_vocab=4, context_size=8).next_token_probs(torch.tensor([0, 3])).tolist()
+    [0.25, 0.25, 0.25, 0.25]
+    """
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        idx = self.check_input(idx)  # (B, t)
+        return torch.zeros(*idx.shape, self.n_vocab, device=idx.device)  # (B, t, V)
+
+
+# %% [markdown]
+# We need token indices. Notebook 02 builds the course's tokenizers; here a character-level
+# mapping of our own is enough: the sorted characters of the text are $\mathcal{S}$, and a
+# character's index is its position in it.
+
+# %%
+from llm_course.data import load_text
+from llm_course.reproducibility import set_seed
+
+set_seed(1337)
+text = load_text()
+characters = sorted(set(text))  # S: 65 characters; index i (0-based) is characters[i]
+index_of = {character: index for index, character in enumerate(characters)}
+ids = torch.tensor([index_of[character] for character in text])  # (N,)
+n_vocab = len(characters)
+print(f"n_vocab = {n_vocab}; the text is {len(ids):,} token indices; it starts {ids[:10].tolist()}")
+
+uniform = UniformModel(n_vocab=n_vocab, context_size=8)
+alpha = uniform.next_token_probs(ids[:5])
+print(f"uniform: alpha has shape {tuple(alpha.shape)}, alpha_1 = {alpha[0]:.4f} = 1/{n_vocab}, sum = {alpha.sum():.4f}")
+assert alpha.shape == (n_vocab,) and torch.allclose(alpha, torch.full((n_vocab,), 1 / n_vocab))
+
+# %% [markdown]
+# The checks in action: every bad input is refused before any computation, with a message that
+# names the problem.
+
+# %%
+bad_inputs = {
+    "a list": [1, 2, 3],
+    "floats": torch.tensor([1.0, 2.0]),
+    "a 3-D tensor": torch.zeros(1, 2, 3, dtype=torch.long),
+    "too long": torch.zeros(9, dtype=torch.long),
+    "empty": torch.zeros(0, dtype=torch.long),
+    "index too large": torch.tensor([3, 65]),
+    "negative index": torch.tensor([-1, 3]),
+}
+for description, bad in bad_inputs.items():
+    try:
+        uniform(bad)
+    except (TypeError, ValueError) as error:
+        print(f"{description:16} -> {type(error).__name__}: {error}")
+    else:
+        raise AssertionError(f"{description} was accepted")
+
+# %% [markdown]
+# ## A bigram model from counts
+#
+# A model that looks at the last token only is a **bigram** model: $\boldsymbol\alpha$ depends on
+# $s_t$ alone. Its best table for a given text is the one of counts: if $N_{ij}$ is how often token
+# $j$ follows token $i$ in the text,
+#
+# $$\alpha_j\,\big|\,s_t=i\;=\;\frac{N_{ij}+\lambda}{\sum_k (N_{ik}+\lambda)} .$$
+#
+# With $\lambda=0$ this is the **maximum-likelihood** estimate: of all bigram tables, it gives the
+# text the highest probability. But a pair never seen in the text would get probability 0, and
+# notebook 07's loss $-\log 0$ is infinite; **additive smoothing** $\lambda>0$ (by default 1,
+# "add-one" or Laplace smoothing) pretends every pair was seen $\lambda$ extra times.
+#
+# `BigramCounts` stores the counts `(V, V)` and the probabilities `(V, V)`, and its logits are the
+# logarithms of the probabilities (the softmax of $\log p$ is $p$). It does not care how long the
+# input is: its `context_size` only sets the longest input it accepts (by default 1024).
+
+# %%
+#| export
+class BigramCounts(LanguageModel):
+    """A bigram model from counts: alpha_j after token i is (N_ij + smoothing) / sum_k (N_ik + smoothing).
+
+    `counts[i, j]` is how often token `j` follows token `i`; `probs` is the smoothed table, each
+    row summing to 1 (a row with no counts and `smoothing=0` is uniform). Build one from a text's
+    token indices with `BigramCounts.from_indices`. The model reads only the last token, so
+    `context_size` (default 1024) is just the longest input it accepts.
+
+    >>> model = BigramCounts.from_indices([0, 1, 0, 1, 1], n_vocab=2, smoothing=0.0)
+    >>> model.counts.tolist()
+    [[0, 2], [1, 1]]
+    >>> model.probs.tolist()
+    [[0.0, 1.0], [0.5, 0.5]]
+    """
+
+    def __init__(self, counts: torch.Tensor, smoothing: float = 1.0, context_size: int = 1024):
+        if not isinstance(counts, torch.Tensor) or counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+            shape = tuple(counts.shape) if isinstance(counts, torch.Tensor) else type(counts).__name__
+            raise ValueError(f"counts must be a square (V, V) tensor, got {shape}")
+        if not smoothing >= 0:
+            raise ValueError(f"smoothing must be >= 0, got {smoothing!r}")
+        super().__init__(n_vocab=counts.shape[0], context_size=context_size)
+        self.smoothing = float(smoothing)
+        smoothed = counts.double() + self.smoothing  # (V, V)
+        totals = smoothed.sum(dim=1, keepdim=True)  # (V, 1)
+        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-300), 1.0 / self.n_vocab)
+        self.register_buffer("counts", counts.clone())  # (V, V) how often j follows i
+        self.register_buffer("probs", probs.float())  # (V, V) each row sums to 1
+
+    @classmethod
+    def from_indices(cls, indices, n_vocab: int, smoothing: float = 1.0, context_size: int = 1024) -> BigramCounts:
+        """Count the bigrams of a sequence of token indices (a list or a 1-D integer tensor)."""
+        if isinstance(n_vocab, bool) or not isinstance(n_vocab, int) or n_vocab < 1:
+            raise ValueError(f"n_vocab must be a positive int, got {n_vocab!r}")
+        indices = torch.as_tensor(indices)
+        if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
+            raise TypeError(f"indices must be integer token indices, got dtype {indices.dtype}")
+        if indices.ndim != 1 or len(indices) < 2:
+            raise ValueError(f"indices must be a 1-D sequence of at least 2 tokens, got shape {tuple(indices.shape)}")
+        low, high = indices.min().item(), indices.max().item()
+        if low < 0 or high >= n_vocab:
+            bad = low if low < 0 else high
+            raise ValueError(f"token index {bad} is out of range for n_vocab={n_vocab} (0..{n_vocab - 1})")
+        indices = indices.long()
+        pairs = indices[:-1] * n_vocab + indices[1:]  # bigram (i, j) as one number i * V + j
+        counts = torch.bincount(pairs, minlength=n_vocab * n_vocab).reshape(n_vocab, n_vocab)  # (V, V)
+        return cls(counts, smoothing=smoothing, context_size=context_size)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        idx = self.check_input(idx)  # (B, t)
+        return self.probs.log()[idx]  # (B, t, V): row idx[b, j] of log p
+
+
+# %% [markdown]
+# ## A learnable bigram: the neural version
+#
+# The same kind of model, as a function with parameters $\theta$: a table of logits $W\in
+# \mathbb{R}^{n_{\text{vocab}}\times n_{\text{vocab}}}$ whose row $s_t$ is the score vector, so
+# $\boldsymbol\alpha=\text{softmax}(W_{s_t})$. Reading row $i$ of a table is exactly what an
+# embedding does (notebook 04), so the table is an `nn.Embedding(n_vocab, n_vocab)`. It starts at
+# zero, the uniform model, and gradient descent moves it towards the counts' table.
+
+# %%
+#| export
+class BigramModel(LanguageModel):
+    """A learnable bigram: logits after token i are row i of a (V, V) table, initialised to zero (uniform).
+
+    >>> model = BigramModel(n_vocab=3, context_size=4)
+    >>> tuple(model(torch.tensor([[0, 2]])).shape)
+    (1, 2, 3)
+    """
+
+    def __init__(self, n_vocab: int, context_size: int):
+        super().__init__(n_vocab=n_vocab, context_size=context_size)
+        self.logits_table = nn.Embedding(n_vocab, n_vocab)  # (V, V): row i scores the token after i
+        nn.init.zeros_(self.logits_table.weight)  # start as the uniform model
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        idx = self.check_input(idx)  # (B, t)
+        return self.logits_table(idx)  # (B, t, V)
