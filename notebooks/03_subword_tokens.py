@@ -1,0 +1,836 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Sub-word tokens: byte-pair encoding
+#
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/llm-course/llm-course/main?urlpath=lab/tree/notebooks/03_subword_tokens.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/llm-course/llm-course/blob/main/notebooks/03_subword_tokens.ipynb)
+#
+# Notebooks 01 and 02 built two vocabularies by hand. Characters give a tiny $\mathcal{V}$ that
+# covers everything but makes sequences long; whole words give short sequences but a huge
+# $\mathcal{V}$ that still misses the next new word. Production models sit in between: their
+# tokens are *sub-words* such as `ing`, `un` or ` the`, and nobody writes that list. It is
+# **learned from data** by byte-pair encoding (BPE):
+#
+# 1. start from the 256 byte values, so that any text, in any script, can be encoded;
+# 2. count every pair of adjacent tokens in the training text;
+# 3. merge the most frequent pair into a new token;
+# 4. repeat 2-3 until $\mathcal{V}$ has $n_{\text{vocab}}$ tokens.
+#
+# This notebook writes `llm_course.bpe`, a byte-level BPE tokenizer with GPT-2's pre-tokenization,
+# trains it on Tiny Shakespeare, and compares it with the character and word tokenizers.
+
+# %%
+# Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "llm-course @ git+https://github.com/llm-course/llm-course"],
+        check=True,
+    )
+
+# %%
+#| default_exp bpe
+
+# %%
+#| export
+"""Byte-level byte-pair encoding (BPE): learn a vocabulary of sub-words from text.
+
+`BPETokenizer.train(text, n_vocab, special_tokens=())` starts from the 256 byte values, splits
+the text with GPT-2's pre-tokenization pattern (so no merge crosses a word boundary), and merges
+the most frequent pair of adjacent tokens until the vocabulary holds `n_vocab` tokens: the 256
+bytes, the merges, then the special tokens (which take the last indices and are never produced
+by a merge). Ties between equally frequent pairs go to the lexicographically greatest pair of
+byte strings. `encode` applies the merges in the order they were learned, `decode` inverts it,
+and `save` / `load` write and read a small JSON file.
+
+Training keeps the pair counts up to date incrementally (only the words that contain the merged
+pair are touched); `train_merges_naive`, which recounts everything after every merge, is kept
+beside it as the readable reference.
+
+Left out on purpose: byte-level tricks for printing tokens (GPT-2 maps bytes to printable
+characters), regex patterns other than GPT-2's, dropout of merges, and a Rust-speed encoder.
+"""
+
+from __future__ import annotations
+
+# %% [markdown]
+# ## Start from bytes
+#
+# A computer stores text as bytes: UTF-8 writes each character as 1 to 4 bytes, each a number in
+# $0..255$. If the first 256 tokens of $\mathcal{V}$ are these byte values, *every* string has an
+# encoding, whatever its script, emoji included: there is no unknown token. The price is length:
+# an English letter is one byte, an accented letter two, a Chinese character three, an emoji four.
+
+# %%
+for sample in ["hello", "héllo", "世界", "👋"]:
+    data = sample.encode("utf-8")
+    print(f"{sample!r:10} {len(sample)} characters -> {len(data)} bytes {list(data)}")
+
+# %% [markdown]
+# Byte-pair encoding shortens these sequences by giving frequent byte sequences their own token.
+# Each merge turns a pair of existing tokens $(\mathbf{t}_a, \mathbf{t}_b)$ into a new token
+# $\mathbf{t}_a\mathbf{t}_b$, whose index is the next free one: $256$ for the first merge, then
+# $257$, and so on (0-based indices in code, as always; in the maths the same tokens are numbered
+# from 1). After $m$ merges and with $k$ special tokens,
+#
+# $$n_{\text{vocab}} = 256 + m + k.$$
+
+# %% [markdown]
+# ## Pre-tokenization: GPT-2's pattern
+#
+# Before counting pairs, GPT-2 cuts the text into chunks with a regular expression and merges
+# only *inside* a chunk. Without it, BPE would happily learn tokens such as `e t` or `. And`
+# that glue the end of one word to the start of the next, wasting the vocabulary on accidents of
+# word order. The pattern (with the `regex` package, which understands `\p{L}`, "any letter in any
+# script", and `\p{N}`, "any digit") is an alternation, tried left to right at each position:
+#
+# | part | matches | example |
+# |---|---|---|
+# | `'(?:[sdmt]\|ll\|ve\|re)` | English contractions | `'s`, `'ll`, `'re` |
+# | ` ?\p{L}+` | a word, with at most one space in front | ` thou` |
+# | ` ?\p{N}+` | a number, with at most one space in front | ` 1623` |
+# | ` ?[^\s\p{L}\p{N}]+` | a run of punctuation, with at most one space in front | ` --`, `!` |
+# | `\s+(?!\S)` | a run of whitespace, except the last space before a word | `\n\n`, `"   "` |
+# | `\s+` | any whitespace left | ` ` |
+#
+# So a space travels with the word that follows it (` the` is one chunk), and a run of spaces
+# leaves its last space to the next word. Every character of the text lands in exactly one
+# chunk: joining the chunks gives the text back.
+
+# %%
+#| export
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
+
+import regex
+
+GPT2_SPLIT_PATTERN = r"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+_GPT2_SPLIT = regex.compile(GPT2_SPLIT_PATTERN)
+
+
+def pre_tokenize(text: str) -> list[str]:
+    """Cut `text` into chunks with GPT-2's pattern; merges never cross a chunk boundary.
+
+    >>> pre_tokenize("I'll say't:  thou art 42!")
+    ['I', "'ll", ' say', "'t", ':', ' ', ' thou', ' art', ' 42', '!']
+    """
+    return _GPT2_SPLIT.findall(text)
+
+
+# %%
+line = "I'll say't:  thou art 42!\n\nROMEO:"
+chunks = pre_tokenize(line)
+print(chunks)
+assert "".join(chunks) == line, "pre-tokenization loses nothing"
+
+# %% [markdown]
+# ## Two small helpers, and a worked example
+#
+# Training needs two operations on sequences of token indices: count the adjacent pairs, and
+# replace every occurrence of one pair by a new index (left to right, so `aaa` becomes `[aa, a]`).
+
+# %%
+#| export
+def pair_counts(words: Iterable[Sequence[int]], freqs: Iterable[int] | None = None) -> Counter:
+    """Count adjacent pairs of indices over `words`, each word weighted by its frequency.
+
+    >>> pair_counts([[1, 2, 3, 1, 2]])
+    Counter({(1, 2): 2, (2, 3): 1, (3, 1): 1})
+    >>> pair_counts([[1, 2], [2, 1, 2]], freqs=[10, 1])
+    Counter({(1, 2): 11, (2, 1): 1})
+    """
+    words = list(words)
+    freqs = [1] * len(words) if freqs is None else list(freqs)
+    counts = Counter()
+    for word, freq in zip(words, freqs, strict=True):
+        for pair in pairwise(word):
+            counts[pair] += freq
+    return counts
+
+
+def merge_pair(ids: Sequence[int], pair: tuple[int, int], new_index: int) -> list[int]:
+    """Replace every occurrence of `pair` in `ids` by `new_index`, left to right.
+
+    >>> merge_pair([1, 2, 3, 1, 2], (1, 2), 4)
+    [4, 3, 4]
+    >>> merge_pair([7, 7, 7], (7, 7), 8)
+    [8, 7]
+    """
+    merged, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            merged.append(new_index)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+
+
+# %% [markdown]
+# The classic example is the string `aaabdaaabac` (one chunk, no spaces). Its bytes are
+# `a`=97, `b`=98, `c`=99, `d`=100. By hand:
+#
+# 1. pairs: `aa`×4, `ab`×2, `bd`, `da`, `ba`, `ac`. Merge `aa` into token 256: `Z a b d Z a b a c`
+#    (writing Z for 256);
+# 2. pairs: `Za`×2, `ab`×2, then singles. A tie: `Za` has bytes `aa` and `a`, `ab` has `a` and `b`.
+#    Comparing the left byte strings, `aa` > `a`, so the greatest pair is `Za`: token 257 = `aaa`.
+#    Now `Y b d Y b a c` (Y for 257);
+# 3. pairs: `Yb`×2, then singles. Merge `Yb` into token 258 = `aaab`.
+#
+# The **tie rule** (the greatest pair of byte strings wins) matters: without a rule, the result would
+# depend on the order in which a dictionary happens to list the pairs.
+#
+# The most direct way to train is to recount every pair after every merge:
+
+# %%
+#| export
+def train_merges_naive(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
+    """Learn up to `n_merges` merges from chunk frequencies, recounting all pairs after each merge.
+
+    Slow (every merge rescans every word) but easy to check; `train_merges` gives the same merges.
+
+    >>> train_merges_naive({"aaabdaaabac": 1}, 3)
+    [(97, 97), (256, 97), (257, 98)]
+    """
+    words = [list(word.encode("utf-8")) for word in word_counts]
+    freqs = list(word_counts.values())
+    vocab = [bytes([byte]) for byte in range(256)]  # index -> the bytes it stands for
+    merges = []
+    for _ in range(n_merges):
+        counts = pair_counts(words, freqs)
+        if not counts:  # every chunk is a single token: nothing left to merge
+            break
+        best = max(counts, key=lambda pair: (counts[pair], (vocab[pair[0]], vocab[pair[1]])))
+        new_index = len(vocab)
+        words = [merge_pair(word, best, new_index) for word in words]
+        vocab.append(vocab[best[0]] + vocab[best[1]])
+        merges.append(best)
+    return merges
+
+
+# %%
+merges = train_merges_naive({"aaabdaaabac": 1}, 3)
+print(merges)
+assert merges == [(97, 97), (256, 97), (257, 98)], "the merges worked out by hand above"
+
+# %% [markdown]
+# ## Counting chunks once, and special tokens
+#
+# A text of a million characters has only a few tens of thousands of *different* chunks: ` the`
+# appears thousands of times, and its pairs are the same each time. So training counts the chunks
+# once, and weights each chunk's pairs by its frequency.
+#
+# **Special tokens** such as `<|endoftext|>` mark the boundary between two documents. They are
+# reserved: they get the last indices of $\mathcal{V}$, and no merge may produce them or cross
+# them. So the training text is first split at every special token, and only the pieces in between
+# are pre-tokenized and counted.
+
+# %%
+#| export
+def split_special(text: str, special_tokens: Iterable[str]) -> list[str]:
+    """Split `text` at every special token, keeping the special tokens as their own pieces.
+
+    Longer special tokens are tried first, so one that starts with another still wins.
+
+    >>> split_special("a<|endoftext|>b", ["<|endoftext|>"])
+    ['a', '<|endoftext|>', 'b']
+    """
+    special_tokens = sorted(special_tokens, key=len, reverse=True)
+    if not special_tokens:
+        return [text]
+    pattern = "(" + "|".join(regex.escape(token) for token in special_tokens) + ")"
+    return [piece for piece in regex.split(pattern, text) if piece]
+
+
+def count_words(text: str, special_tokens: Iterable[str] = ()) -> Counter:
+    """Count the pre-tokenized chunks of `text`, leaving out the special tokens themselves.
+
+    >>> count_words("the cat<|endoftext|>the dog", ["<|endoftext|>"])
+    Counter({'the': 2, ' cat': 1, ' dog': 1})
+    """
+    special_tokens = set(special_tokens)
+    counts = Counter()
+    for piece in split_special(text, special_tokens):
+        if piece not in special_tokens:
+            counts.update(pre_tokenize(piece))
+    return counts
+
+
+# %%
+print(count_words("To be, or not to be<|endoftext|>To sleep", ["<|endoftext|>"]))
+
+# %% [markdown]
+# ## Fast training: update the counts, don't recount them
+#
+# The naive loop rescans every chunk for every merge. But a merge of $(a, b)$ only changes the
+# chunks that contain $(a, b)$; every other chunk keeps its pairs. So training keeps three
+# structures up to date instead of recounting:
+#
+# - `counts`: pair $\to$ its frequency in the whole text;
+# - `where`: pair $\to$ the set of chunks that contain it;
+# - a heap (a priority queue) of `(-count, bytes, pair)` entries, whose top is the most frequent
+#   pair (ties: the greatest bytes, thanks to `_Descending`).
+#
+# After merging $(a, b)$, for each chunk in `where[(a, b)]` we subtract the old pairs' counts, merge,
+# and add the new pairs' counts. The pairs whose count changed are pushed onto the heap again with
+# their new count; an entry whose count no longer matches `counts` is stale and is skipped when it
+# reaches the top ("lazy deletion"). Early merges such as `(' ', 't')` touch thousands of chunks,
+# late ones a handful, so training costs about the size of the text plus the work of the merges,
+# instead of the size of the text *times* the number of merges.
+
+# %%
+#| export
+import heapq
+from collections import defaultdict
+
+
+class _Descending:
+    """Bytes that compare in reverse, so that a min-heap pops the greatest byte string first.
+
+    >>> _Descending(b"b") < _Descending(b"a")
+    True
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes):
+        self.value = value
+
+    def __lt__(self, other: _Descending) -> bool:
+        return self.value > other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.value == other.value
+
+
+def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
+    """Learn up to `n_merges` merges from chunk frequencies, updating the pair counts incrementally.
+
+    Same result as `train_merges_naive` (the most frequent pair, ties to the greatest bytes), but
+    each merge only revisits the chunks that contain the merged pair. Stops early when no pair is left.
+
+    >>> train_merges({"aaabdaaabac": 1}, 3)
+    [(97, 97), (256, 97), (257, 98)]
+    """
+    words = [list(word.encode("utf-8")) for word in word_counts]  # each chunk, as token indices
+    freqs = list(word_counts.values())  # how often each chunk occurs
+    vocab = [bytes([byte]) for byte in range(256)]  # index -> the bytes it stands for
+    counts: dict[tuple[int, int], int] = defaultdict(int)  # pair -> frequency in the text
+    where: dict[tuple[int, int], set[int]] = defaultdict(set)  # pair -> ids of chunks holding it
+    for word_id, (word, freq) in enumerate(zip(words, freqs, strict=True)):
+        for pair in pairwise(word):
+            counts[pair] += freq
+            where[pair].add(word_id)
+
+    def heap_entry(pair):
+        return (-counts[pair], _Descending(vocab[pair[0]]), _Descending(vocab[pair[1]]), pair)
+
+    heap = [heap_entry(pair) for pair in counts]
+    heapq.heapify(heap)
+    merges = []
+    while len(merges) < n_merges and heap:
+        negative_count, _, _, best = heapq.heappop(heap)
+        if counts.get(best, 0) != -negative_count:  # stale: the count changed since this push
+            continue
+        new_index = len(vocab)
+        vocab.append(vocab[best[0]] + vocab[best[1]])
+        merges.append(best)
+        change: dict[tuple[int, int], int] = defaultdict(int)  # pair -> change of its count
+        for word_id in where.pop(best):
+            word, freq = words[word_id], freqs[word_id]
+            merged = merge_pair(word, best, new_index)
+            old_pairs, new_pairs = set(pairwise(word)), set(pairwise(merged))
+            for pair in pairwise(word):
+                change[pair] -= freq
+            for pair in pairwise(merged):
+                change[pair] += freq
+            for pair in old_pairs - new_pairs - {best}:
+                where[pair].discard(word_id)
+            for pair in new_pairs:
+                where[pair].add(word_id)
+            words[word_id] = merged
+        for pair, delta in change.items():
+            if delta == 0:
+                continue
+            counts[pair] += delta
+            if counts[pair] == 0:
+                del counts[pair]
+                where.pop(pair, None)
+            else:
+                heapq.heappush(heap, heap_entry(pair))
+    return merges
+
+
+# %% [markdown]
+# Both versions must learn the same merges; on a slice of Tiny Shakespeare the fast one is already
+# many times quicker, and the gap grows with the text and with $n_{\text{vocab}}$.
+
+# %%
+import time
+
+from llm_course.data import load_text, train_val_split
+from llm_course.reproducibility import set_seed
+
+set_seed(1337)  # nothing here is random, but every notebook starts the same way
+text = load_text("tiny-shakespeare")
+train_text, val_text = train_val_split(text)
+print(f"train: {len(train_text):,} characters, validation: {len(val_text):,} characters")
+
+# %% tags=["nbval-ignore-output"]
+sample_counts = count_words(train_text[:100_000])
+start = time.perf_counter()
+naive = train_merges_naive(sample_counts, 100)
+naive_seconds = time.perf_counter() - start
+start = time.perf_counter()
+fast = train_merges(sample_counts, 100)
+fast_seconds = time.perf_counter() - start
+print(f"{len(sample_counts):,} distinct chunks; 100 merges: naive {naive_seconds:.2f} s, "
+      f"incremental {fast_seconds:.3f} s")
+assert fast == naive, "the incremental trainer learns exactly the naive trainer's merges"
+
+# %% [markdown]
+# ## The tokenizer
+#
+# `BPETokenizer` holds the merges and the special tokens; everything else follows from them:
+#
+# - the bytes of each token: bytes $0..255$ stand for themselves, merge $j$ (0-based) makes token
+#   $256+j$ from the bytes of its pair, and special token $k$ is index $256+m+k$;
+# - **encoding** a chunk starts from its bytes and applies the merges *in the order they were
+#   learned* (lowest index first), exactly as training did, as GPT-2 and tiktoken do. Chunks repeat,
+#   so each chunk's encoding is cached;
+# - **decoding** joins the tokens' bytes and decodes them as UTF-8. A sequence of indices cut in the
+#   middle of a character is not valid UTF-8; `decode` then shows `�` (the replacement character),
+#   and `decode_bytes` gives the raw bytes.
+#
+# Special tokens in the text to encode: by default (`allowed_special=True`) every occurrence of a
+# special token's text becomes its reserved index. With `allowed_special=False` the text is encoded
+# as ordinary characters; use that for text from users, who should not be able to type an
+# end-of-text marker.
+#
+# A Python `str` can hold a *lone surrogate* (such as `"\ud800"`, half of a UTF-16 pair, usually
+# the trace of a broken decode), which UTF-8 cannot encode. `encode` and `train` reject it with
+# a `ValueError` that names its position, rather than silently changing the text.
+
+# %%
+#| export
+import json
+import os
+import tempfile
+from pathlib import Path
+
+FILE_FORMAT = "llm_course.bpe"  # the "format" field of a saved tokenizer
+FILE_VERSION = 1  # the "version" field; `load` reads this version only
+N_BYTES = 256  # the first indices are the byte values 0..255
+
+
+class TokenizerFileError(ValueError):
+    """A tokenizer file that cannot be read: damaged, of another format, or inconsistent."""
+
+
+def _check_text(text: object) -> str:
+    """Return `text` if it is a `str` that UTF-8 can encode; raise a clear error otherwise."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}: {text!r:.60}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"text holds a lone surrogate {text[error.start]!r} at position {error.start}, which UTF-8 "
+            "cannot encode (it usually comes from a broken decode; clean the text first)"
+        ) from None
+    return text
+
+
+def _check_special_tokens(special_tokens: object) -> tuple[str, ...]:
+    """Return the special tokens as a tuple of distinct, non-empty strings, or raise."""
+    if isinstance(special_tokens, str) or not isinstance(special_tokens, Iterable):
+        raise TypeError(f"special_tokens must be a sequence of strings, got {special_tokens!r:.60}")
+    special_tokens = tuple(special_tokens)
+    for token in special_tokens:
+        if not isinstance(token, str) or not token:
+            raise ValueError(f"a special token must be a non-empty str, got {token!r}")
+        _check_text(token)
+    if len(set(special_tokens)) != len(special_tokens):
+        raise ValueError(f"special tokens must be distinct, got {list(special_tokens)}")
+    return special_tokens
+
+
+class BPETokenizer:
+    """A byte-level BPE tokenizer: 256 bytes, then the learned merges, then the special tokens.
+
+    >>> tokenizer = BPETokenizer.train("aaabdaaabac", n_vocab=259)
+    >>> tokenizer.merges
+    [(97, 97), (256, 97), (257, 98)]
+    >>> tokenizer.encode("aaabdaaabac")
+    [258, 100, 258, 97, 99]
+    >>> tokenizer.token_bytes(258)
+    b'aaab'
+    """
+
+    def __init__(self, merges: Sequence[tuple[int, int]] = (), special_tokens: Sequence[str] = ()):
+        self.special_tokens = _check_special_tokens(special_tokens)
+        self._vocab = [bytes([byte]) for byte in range(N_BYTES)]  # index -> bytes
+        self._ranks: dict[tuple[int, int], int] = {}  # pair -> the index it merges into
+        for number, pair in enumerate(merges):
+            if (not isinstance(pair, Sequence) or len(pair) != 2
+                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in pair)):
+                raise ValueError(f"merge {number} must be a pair of ints, got {pair!r}")
+            left, right = pair
+            if not (0 <= left < len(self._vocab) and 0 <= right < len(self._vocab)):
+                raise ValueError(f"merge {number} is {list(pair)}, but only indices 0..{len(self._vocab) - 1} "
+                                 "exist before it")
+            if (left, right) in self._ranks:
+                raise ValueError(f"merge {number} repeats the pair {list(pair)}")
+            self._ranks[(left, right)] = len(self._vocab)
+            self._vocab.append(self._vocab[left] + self._vocab[right])
+        self.special_indices = {token: len(self._vocab) + k for k, token in enumerate(self.special_tokens)}
+        self._vocab += [token.encode("utf-8") for token in self.special_tokens]
+        self._cache: dict[str, list[int]] = {}  # chunk -> its encoding
+
+    @classmethod
+    def train(cls, text: str, n_vocab: int, special_tokens: Sequence[str] = ()) -> BPETokenizer:
+        """Learn `n_vocab - 256 - len(special_tokens)` merges from `text`.
+
+        The text is split at the special tokens, then pre-tokenized with GPT-2's pattern. If the text
+        runs out of pairs before, training stops early and `n_vocab` is smaller than asked.
+        """
+        _check_text(text)
+        special_tokens = _check_special_tokens(special_tokens)
+        if isinstance(n_vocab, bool) or not isinstance(n_vocab, int):
+            raise TypeError(f"n_vocab must be an int, got {type(n_vocab).__name__}: {n_vocab!r}")
+        smallest = N_BYTES + len(special_tokens)
+        if n_vocab < smallest:
+            raise ValueError(f"n_vocab={n_vocab} is too small: it must be at least {smallest} "
+                             f"(256 bytes + {len(special_tokens)} special tokens)")
+        merges = train_merges(count_words(text, special_tokens), n_vocab - smallest)
+        return cls(merges, special_tokens)
+
+    @property
+    def n_vocab(self) -> int:
+        """The number of tokens: 256 bytes + the merges + the special tokens."""
+        return len(self._vocab)
+
+    @property
+    def merges(self) -> list[tuple[int, int]]:
+        """The merged pairs `(left, right)`, in the order they were learned (merge j makes 256 + j)."""
+        return list(self._ranks)
+
+    def token_bytes(self, index: int) -> bytes:
+        """The bytes token `index` stands for (a special token: its UTF-8 text)."""
+        self._check_index(index)
+        return self._vocab[index]
+
+    def _check_index(self, index: object) -> None:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"a token index must be an int, got {type(index).__name__}: {index!r}")
+        if not 0 <= index < len(self._vocab):
+            raise ValueError(f"token index {index} is out of range: indices go from 0 to {len(self._vocab) - 1}")
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        """Encode one pre-tokenized chunk: its bytes, then the merges in the order they were learned."""
+        ids = list(chunk.encode("utf-8"))
+        while len(ids) >= 2:
+            # The adjacent pair that was merged first during training (lowest index) goes first.
+            pair = min(pairwise(ids), key=lambda p: self._ranks.get(p, len(self._vocab)))
+            if pair not in self._ranks:
+                break
+            ids = merge_pair(ids, pair, self._ranks[pair])
+        return ids
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        ids = []
+        for chunk in pre_tokenize(text):
+            if chunk not in self._cache:
+                if len(self._cache) >= 100_000:  # bound the memory the cache may take
+                    self._cache.clear()
+                self._cache[chunk] = self._encode_chunk(chunk)
+            ids.extend(self._cache[chunk])
+        return ids
+
+    def encode(self, text: str, allowed_special: bool = True) -> list[int]:
+        """Token indices of `text`; special tokens in it become their reserved indices if `allowed_special`."""
+        _check_text(text)
+        if not allowed_special or not self.special_tokens:
+            return self._encode_ordinary(text)
+        ids = []
+        for piece in split_special(text, self.special_tokens):
+            if piece in self.special_indices:
+                ids.append(self.special_indices[piece])
+            else:
+                ids.extend(self._encode_ordinary(piece))
+        return ids
+
+    def decode_bytes(self, indices: Iterable[int]) -> bytes:
+        """The bytes of a sequence of token indices, joined."""
+        indices = list(indices)
+        for index in indices:
+            self._check_index(index)
+        return b"".join(self._vocab[index] for index in indices)
+
+    def decode(self, indices: Iterable[int]) -> str:
+        """The text of a sequence of token indices; bytes that are not valid UTF-8 become '�'."""
+        return self.decode_bytes(indices).decode("utf-8", errors="replace")
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the tokenizer to `path` as JSON, atomically (a temporary file, then a rename)."""
+        path = Path(path)
+        content = {
+            "format": FILE_FORMAT,
+            "version": FILE_VERSION,
+            "pattern": GPT2_SPLIT_PATTERN,
+            "special_tokens": list(self.special_tokens),
+            "merges": [list(pair) for pair in self.merges],
+        }
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                json.dump(content, file, ensure_ascii=False)
+                file.write("\n")
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> BPETokenizer:
+        """Read a tokenizer written by `save`; a damaged or foreign file raises `TokenizerFileError`."""
+        path = Path(path)
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise TokenizerFileError(f"{path} is not a tokenizer file: it is not valid JSON ({error})") from None
+        if not isinstance(content, dict) or content.get("format") != FILE_FORMAT:
+            found = content.get("format") if isinstance(content, dict) else type(content).__name__
+            raise TokenizerFileError(f"{path} is not a tokenizer file: its format is {found!r}, "
+                                     f"expected {FILE_FORMAT!r}")
+        if content.get("version") != FILE_VERSION:
+            raise TokenizerFileError(f"{path}: version {content.get('version')!r} is not supported "
+                                     f"(this code reads version {FILE_VERSION})")
+        if content.get("pattern") != GPT2_SPLIT_PATTERN:
+            raise TokenizerFileError(f"{path}: its pre-tokenization pattern is not GPT-2's")
+        merges, special_tokens = content.get("merges"), content.get("special_tokens")
+        if not isinstance(merges, list) or not isinstance(special_tokens, list):
+            raise TokenizerFileError(f"{path}: 'merges' and 'special_tokens' must be lists")
+        try:
+            return cls([tuple(pair) if isinstance(pair, list) else pair for pair in merges], special_tokens)
+        except (TypeError, ValueError) as error:
+            raise TokenizerFileError(f"{path}: {error}") from None
+
+    def __repr__(self) -> str:
+        return (f"BPETokenizer(n_vocab={self.n_vocab}, merges={len(self._ranks)}, "
+                f"special_tokens={list(self.special_tokens)})")
+
+
+# %% [markdown]
+# The worked example again, through the class: three merges make $n_{\text{vocab}} = 259$.
+
+# %%
+tiny = BPETokenizer.train("aaabdaaabac", n_vocab=259)
+print(tiny)
+print(tiny.encode("aaabdaaabac"), [tiny.token_bytes(i) for i in tiny.encode("aaabdaaabac")])
+assert tiny.decode(tiny.encode("aaabdaaabac")) == "aaabdaaabac"
+
+# %% [markdown]
+# ## Training on Tiny Shakespeare
+#
+# We train on the training split with $n_{\text{vocab}} = 512$: the 256 bytes, 255 merges and one
+# special token, `<|endoftext|>`, which takes the last index, 511.
+
+# %% tags=["nbval-ignore-output"]
+start = time.perf_counter()
+tokenizer = BPETokenizer.train(train_text, n_vocab=512, special_tokens=["<|endoftext|>"])
+print(f"{tokenizer} trained in {time.perf_counter() - start:.2f} s")
+assert tokenizer.n_vocab == 512 and len(tokenizer.merges) == 255
+
+# %% [markdown]
+# The first merges are the most frequent pairs of the text: a letter after a space, common endings,
+# the most common short words. Each new token is built from two older ones, so `merge 256+j` can
+# only use indices below $256+j$.
+
+# %%
+def show(token: bytes) -> str:
+    """A token's bytes as readable text (spaces made visible as '·', newlines as '\\n')."""
+    return token.decode("utf-8", errors="replace").replace(" ", "·").replace("\n", "\\n")
+
+
+for j, (left, right) in enumerate(tokenizer.merges[:20]):
+    index = 256 + j
+    print(f"{index}: {show(tokenizer.token_bytes(left)):>8} + {show(tokenizer.token_bytes(right)):<8}"
+          f" -> {show(tokenizer.token_bytes(index))!r}")
+assert all(max(pair) < 256 + j for j, pair in enumerate(tokenizer.merges)), "merges only use older tokens"
+
+# %% [markdown]
+# The longest learned tokens are whole frequent words, and the names of the speakers that open every
+# line of dialogue (the corpus is a play script: `ROMEO:`, `KING RICHARD III:`).
+
+# %%
+learned = range(256, 256 + len(tokenizer.merges))
+longest = sorted(learned, key=lambda i: (-len(tokenizer.token_bytes(i)), i))[:15]
+print([show(tokenizer.token_bytes(i)) for i in longest])
+
+# %% [markdown]
+# ## Encoding and decoding
+#
+# A line of the validation text, token by token. Frequent words are single tokens, rarer ones are
+# spelt from pieces, and a text in another script, never seen in training, still round-trips: it
+# falls back to its bytes.
+
+# %%
+sample = val_text[:60]
+ids = tokenizer.encode(sample)
+print(f"{len(sample)} characters -> {len(ids)} tokens")
+print(ids)
+print("|".join(show(tokenizer.token_bytes(i)) for i in ids))
+assert tokenizer.decode(ids) == sample
+
+for unseen in ["naïve café 世界 👋", "   spaces   and\ttabs\n"]:
+    unseen_ids = tokenizer.encode(unseen)
+    print(f"{unseen!r}: {len(unseen)} characters -> {len(unseen_ids)} tokens, round trip "
+          f"{tokenizer.decode(unseen_ids) == unseen}")
+    assert tokenizer.decode(unseen_ids) == unseen
+
+# %% [markdown]
+# A sequence cut in the middle of a character is not valid UTF-8: `decode` shows the replacement
+# character, `decode_bytes` the raw bytes.
+
+# %%
+wave = tokenizer.encode("👋")
+print(wave, tokenizer.decode(wave[:2]), tokenizer.decode_bytes(wave[:2]))
+
+# %% [markdown]
+# ## Special tokens
+#
+# `<|endoftext|>` has the reserved index 511. In text to encode it becomes that one index (by
+# default); with `allowed_special=False` it is spelt out as ordinary characters. No merge ever
+# produced it: training split the text at special tokens before counting.
+
+# %%
+eot = tokenizer.special_indices["<|endoftext|>"]
+two_documents = "Exeunt.<|endoftext|>ACT I"
+print(eot, tokenizer.encode(two_documents))
+print(tokenizer.encode(two_documents, allowed_special=False))
+assert eot == tokenizer.n_vocab - 1 and tokenizer.encode(two_documents).count(eot) == 1
+assert eot not in tokenizer.encode(two_documents, allowed_special=False)
+assert all(eot not in pair for pair in tokenizer.merges)
+
+# %%
+# Even a training text full of markers never learns a merge across one, nor into one:
+marked = BPETokenizer.train("ab<|endoftext|>ab<|endoftext|>ab", n_vocab=258, special_tokens=["<|endoftext|>"])
+print(marked.merges, [marked.token_bytes(256)])
+assert marked.merges == [(97, 98)] and marked.token_bytes(257) == b"<|endoftext|>"
+
+# %% [markdown]
+# ## Compression against $n_{\text{vocab}}$
+#
+# How many characters does a token stand for, on the validation text? Training is greedy: the
+# first $m$ merges of a longer run are exactly the merges of a run that stops at $m$. So one run to
+# $n_{\text{vocab}} = 2048$ gives every smaller tokenizer too, by keeping a prefix of its merges.
+
+# %% tags=["nbval-ignore-output"]
+start = time.perf_counter()
+big = BPETokenizer.train(train_text, n_vocab=2048)
+print(f"{big} trained in {time.perf_counter() - start:.2f} s")
+
+# %%
+assert big.merges[:255] == tokenizer.merges, "a prefix of the merges is the smaller tokenizer"
+sizes = [256, 300, 384, 512, 768, 1024, 1536, 2048]
+compression = []
+for n_vocab in sizes:
+    prefix_tokenizer = BPETokenizer(big.merges[: n_vocab - 256])
+    compression.append(len(val_text) / len(prefix_tokenizer.encode(val_text)))
+    print(f"n_vocab={n_vocab:5}: {compression[-1]:.3f} characters per token")
+assert compression == sorted(compression), "more merges never make the text longer"
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(7, 4))
+ax.plot(sizes, compression, marker="o")
+ax.set_xscale("log", base=2)
+ax.set_xlabel("$n_{vocab}$ (log scale)")
+ax.set_ylabel("characters per token (validation text)")
+ax.set_title("Each doubling of the vocabulary buys less compression")
+ax.grid(True, alpha=0.3)
+plt.show()
+
+# %% [markdown]
+# At 256 tokens the text is its bytes (Tiny Shakespeare is plain ASCII, so one byte per character).
+# The first merges pay most: frequent pairs like `e·` vanish quickly; later merges encode rarer and
+# rarer words, so the curve flattens. GPT-2 stops at 50,257 tokens, where an English token is about
+# four characters.
+
+# %% [markdown]
+# ## Saving and loading
+#
+# A tokenizer is its merges and its special tokens; `save` writes them as JSON with a format name and
+# a version, through a temporary file renamed into place (so a crash never leaves half a file).
+# `load` refuses anything else with a `TokenizerFileError` (a `ValueError`) that names the file.
+
+# %%
+os.makedirs("runs", exist_ok=True)
+tokenizer.save("runs/bpe_512.json")
+reloaded = BPETokenizer.load("runs/bpe_512.json")
+assert reloaded.encode(val_text[:2000]) == tokenizer.encode(val_text[:2000])
+with open("runs/bpe_512.json", encoding="utf-8") as file:
+    print(file.read()[:160], "...")
+
+with open("runs/not_a_tokenizer.json", "w", encoding="utf-8") as file:
+    file.write('{"format": "something-else"}')
+try:
+    BPETokenizer.load("runs/not_a_tokenizer.json")
+except TokenizerFileError as error:
+    print(f"{type(error).__name__}: {error}")
+
+# %% [markdown]
+# ## Summary
+#
+# - Byte-level BPE starts from the 256 byte values, so any text has an encoding and there is no
+#   unknown token; it learns $n_{\text{vocab}} - 256 - k$ merges of the most frequent adjacent pair
+#   (ties: the greatest pair of byte strings), then reserves the last $k$ indices for special tokens.
+# - GPT-2's pattern cuts the text into chunks (a word with its leading space, a number, punctuation,
+#   whitespace) and merges stay inside a chunk; the text is also split at every special token.
+# - Training fast means updating pair counts for the chunks a merge touches, not recounting; a heap
+#   with lazy deletion gives the most frequent pair.
+# - Encoding applies the merges in the order they were learned; `decode(encode(s)) == s` for every
+#   string UTF-8 can encode.
+# - More merges, shorter sequences, with diminishing returns; `llm_course.bpe.BPETokenizer` is the
+#   tokenizer later notebooks can use.
+#
+# ## Exercises
+#
+# 1. Train with `n_vocab=300` and print all 44 merges. Which are whole words?
+# 2. Remove the pre-tokenization (treat the whole text as one chunk in `train_merges_naive` on the
+#    first 20,000 characters). Which merges cross word boundaries?
+# 3. Why does `merge_pair([7, 7, 7], (7, 7), 8)` give `[8, 7]` and not `[7, 8]`? Does the order matter
+#    for training?
+# 4. Encode `"<|endoftext|>"` with `allowed_special=False`. How many tokens? Why is that the safe
+#    choice for text typed by a user?
+# 5. Plot characters per token on a text in French or German (write a few sentences). Why does the
+#    curve stay lower than on Shakespeare?
+
+# %% [markdown]
+# The peak memory of this notebook's kernel:
+
+# %% tags=["nbval-ignore-output"]
+from llm_course.environment import check_peak_memory
+
+check_peak_memory()
