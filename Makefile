@@ -43,7 +43,7 @@ test: $(STAMP)
 	$(MAKE) nbval
 
 check: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=10
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -p no:randomly --nbval --nbval-current-env \
@@ -67,7 +67,7 @@ export: $(STAMP)
 	$(BIN)/python tools/export_notebooks.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check llm_course tests tools benchmarks notebooks conftest.py
+	$(BIN)/ruff check $(wildcard llm_course tests tools benchmarks notebooks conftest.py)
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -e '.[dev,bench]'
