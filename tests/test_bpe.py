@@ -1,0 +1,325 @@
+"""llm_course.bpe: byte-level BPE against worked examples, an independent naive trainer, tiktoken's
+educational trainer (when installed) and round trips; special tokens; files; bad inputs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+import regex
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from llm_course.bpe import BPETokenizer, TokenizerFileError, count_words, train_merges, train_merges_naive
+
+# GPT-2's pattern, written out here again so that a change to the module's copy is caught.
+GPT2_PATTERN = r"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+EOT = "<|endoftext|>"
+
+
+def oracle_merges(text: str, n_merges: int) -> list[tuple[bytes, bytes]]:
+    """An independent naive trainer: tokens are byte strings, every pair is recounted after every merge.
+
+    Returns the merged pairs as (left bytes, right bytes); ties go to the greatest pair of byte strings.
+    """
+    words = Counter(tuple(bytes([b]) for b in chunk.encode("utf-8")) for chunk in regex.findall(GPT2_PATTERN, text))
+    merges = []
+    for _ in range(n_merges):
+        counts = Counter()
+        for word, freq in words.items():
+            for left, right in zip(word, word[1:], strict=False):
+                counts[(left, right)] += freq
+        if not counts:
+            break
+        best = max(counts, key=lambda pair: (counts[pair], pair))
+        merged_words = Counter()
+        for word, freq in words.items():
+            out, i = [], 0
+            while i < len(word):
+                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
+                    out.append(word[i] + word[i + 1])
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            merged_words[tuple(out)] += freq
+        words = merged_words
+        merges.append(best)
+    return merges
+
+
+def merges_as_bytes(tokenizer: BPETokenizer) -> list[tuple[bytes, bytes]]:
+    return [(tokenizer.token_bytes(left), tokenizer.token_bytes(right)) for left, right in tokenizer.merges]
+
+
+@pytest.fixture(scope="module")
+def small_text(shakespeare) -> str:
+    return shakespeare[:20_000]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(small_text) -> BPETokenizer:
+    return BPETokenizer.train(small_text, n_vocab=400, special_tokens=[EOT])
+
+
+# --- worked examples -------------------------------------------------------------------------------
+
+
+def test_worked_example_by_hand():
+    # "aaabdaaabac" is one chunk; bytes a=97, b=98, c=99, d=100.
+    # 1. pairs: aa x4, ab x2, bd, da, ba, ac -> merge (a, a) into 256:  Z a b d Z a b a c
+    # 2. pairs: Za x2, ab x2 (tie) -> compare left bytes: b"aa" > b"a", so (Z, a) -> 257 = "aaa":  Y b d Y b a c
+    # 3. pairs: Yb x2 -> (257, b) -> 258 = "aaab":  X d X a c
+    tokenizer = BPETokenizer.train("aaabdaaabac", n_vocab=259)
+    assert tokenizer.merges == [(97, 97), (256, 97), (257, 98)]
+    assert [tokenizer.token_bytes(i) for i in (256, 257, 258)] == [b"aa", b"aaa", b"aaab"]
+    assert tokenizer.encode("aaabdaaabac") == [258, 100, 258, 97, 99]
+    assert tokenizer.n_vocab == 259
+
+
+def test_ties_go_to_the_greatest_pair_of_bytes():
+    # "abcd": ab, bc, cd once each; the greatest (left, right) is (c, d) -> 256; then ab, bZ tie:
+    # left bytes b"b" > b"a", so (b, Z) -> 257 = "bcd"; then (a, 257) -> 258 = "abcd".
+    tokenizer = BPETokenizer.train("abcd", n_vocab=259)
+    assert tokenizer.merges == [(99, 100), (98, 256), (97, 257)]
+
+
+def test_merges_stay_inside_pre_tokenized_chunks():
+    # " the the the": chunks " the" x3; no pair with a space in the middle of two words can appear.
+    tokenizer = BPETokenizer.train("the the the the", n_vocab=300)
+    learned = [tokenizer.token_bytes(256 + j) for j in range(len(tokenizer.merges))]
+    assert all(b"e " not in token and not token.endswith(b" ") for token in learned)
+    assert b" the" in learned and b"the" in learned
+    assert len(learned) < 300 - 256  # the text ran out of pairs: training stopped early
+    assert tokenizer.n_vocab == 256 + len(learned)
+
+
+# --- against oracles ---------------------------------------------------------------------------------
+
+
+def test_merges_agree_with_an_independent_naive_trainer(small_text):
+    tokenizer = BPETokenizer.train(small_text, n_vocab=256 + 60)
+    assert merges_as_bytes(tokenizer) == oracle_merges(small_text, 60)
+
+
+def test_incremental_and_naive_trainers_agree_on_a_larger_prefix(shakespeare):
+    word_counts = count_words(shakespeare[:30_000])
+    assert train_merges(word_counts, 120) == train_merges_naive(word_counts, 120)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet="aabbc \n'", max_size=60), n_merges=st.integers(0, 12))
+def test_incremental_trainer_equals_the_oracle_on_tie_heavy_texts(text, n_merges):
+    tokenizer = BPETokenizer.train(text, n_vocab=256 + n_merges)
+    assert merges_as_bytes(tokenizer) == oracle_merges(text, n_merges)
+
+
+def test_merges_agree_with_tiktoken_educational_trainer_until_the_first_tie(small_text):
+    educational = pytest.importorskip("tiktoken._educational")
+    text = small_text[:5_000]
+    ranks = educational.bpe_train(data=text, vocab_size=256 + 40, pat_str=GPT2_PATTERN, visualise=None)
+    theirs = [token for token, rank in sorted(ranks.items(), key=lambda item: item[1]) if rank >= 256]
+    ours = BPETokenizer.train(text, n_vocab=256 + 40)
+    ours_tokens = [ours.token_bytes(256 + j) for j in range(len(ours.merges))]
+    # tiktoken breaks ties by first occurrence, we by the greatest bytes: compare up to the first tie.
+    oracle = oracle_merges(text, 40)
+    tie = next(step for step in range(41) if step == 40 or _is_tie(text, oracle[:step]))
+    assert tie >= 5, "the comparison should cover several merges"
+    assert ours_tokens[:tie] == theirs[:tie]
+
+
+def _is_tie(text: str, merges: list[tuple[bytes, bytes]]) -> bool:
+    """Whether, after applying `merges`, two pairs share the top count."""
+    words = Counter(tuple(bytes([b]) for b in c.encode()) for c in regex.findall(GPT2_PATTERN, text))
+    for best in merges:
+        merged = Counter()
+        for word, freq in words.items():
+            out, i = [], 0
+            while i < len(word):
+                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
+                    out.append(word[i] + word[i + 1])
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            merged[tuple(out)] += freq
+        words = merged
+    counts = Counter()
+    for word, freq in words.items():
+        for pair in zip(word, word[1:], strict=False):
+            counts[pair] += freq
+    top = counts.most_common(2)
+    return len(top) == 2 and top[0][1] == top[1][1]
+
+
+def test_encoding_applies_merges_in_rank_order(tokenizer, shakespeare):
+    """Oracle: tiktoken's algorithm, merging one occurrence at a time of the lowest-ranked adjacent pair."""
+    rank = {tokenizer.token_bytes(256 + j): 256 + j for j in range(len(tokenizer.merges))}
+    text = shakespeare[500_000:505_000]
+    expected = []
+    for chunk in regex.findall(GPT2_PATTERN, text):
+        parts = [bytes([b]) for b in chunk.encode("utf-8")]
+        while len(parts) > 1:
+            ranked = [(rank.get(a + b, 10**9), i) for i, (a, b) in enumerate(zip(parts, parts[1:], strict=False))]
+            best_rank, i = min(ranked)
+            if best_rank == 10**9:
+                break
+            parts[i : i + 2] = [parts[i] + parts[i + 1]]
+        expected += [rank.get(part, part[0] if len(part) == 1 else None) for part in parts]
+    assert tokenizer.encode(text) == expected
+
+
+def test_encoding_the_training_text_compresses_it(tokenizer, small_text):
+    ids = tokenizer.encode(small_text)
+    assert len(ids) < len(small_text.encode("utf-8"))
+    assert tokenizer.decode(ids) == small_text
+
+
+# --- round trips ---------------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text())
+@example(text="")
+@example(text="héllo wörld, naïve café")
+@example(text="世界你好，こんにちは")
+@example(text="👋🏽 🇫🇷 👨‍👩‍👧")
+@example(text="   \t\t\n\n  \r\n   ")
+@example(text=f"two{EOT}documents{EOT}")
+def test_decode_inverts_encode_for_any_string(tokenizer, text):
+    assert tokenizer.decode(tokenizer.encode(text)) == text
+    assert tokenizer.decode(tokenizer.encode(text, allowed_special=False)) == text
+
+
+def test_a_lone_surrogate_is_rejected_with_its_position(tokenizer):
+    with pytest.raises(ValueError, match=r"lone surrogate '\\ud800' at position 3"):
+        tokenizer.encode("abc\ud800")
+    with pytest.raises(ValueError, match=r"lone surrogate '\\udfff' at position 0"):
+        BPETokenizer.train("\udfff", n_vocab=260)
+
+
+def test_decode_of_a_cut_character_uses_the_replacement_character(tokenizer):
+    ids = tokenizer.encode("é")  # two bytes, no merge for them in English text
+    assert tokenizer.decode_bytes(ids[:1]) == "é".encode()[:1]
+    assert tokenizer.decode(ids[:1]) == "\ufffd"
+
+
+# --- special tokens --------------------------------------------------------------------------------------
+
+
+def test_special_tokens_take_the_last_indices_and_are_never_merged(small_text):
+    text = EOT.join(small_text[i : i + 500] for i in range(0, 10_000, 500))  # Shakespeare has no '<' or '|'
+    tokenizer = BPETokenizer.train(text, n_vocab=300, special_tokens=[EOT, "<|pad|>"])
+    assert tokenizer.n_vocab == 300
+    assert tokenizer.special_indices == {EOT: 298, "<|pad|>": 299}
+    assert tokenizer.token_bytes(298) == EOT.encode()
+    learned = [tokenizer.token_bytes(256 + j) for j in range(len(tokenizer.merges))]
+    assert len(learned) == 300 - 256 - 2
+    assert not any(b"<" in token or b"|" in token for token in learned), "no merge uses the special tokens' text"
+    assert all(max(pair) < 298 for pair in tokenizer.merges)
+    ids = tokenizer.encode(f"hello{EOT}world<|pad|>")
+    assert ids.count(298) == 1 and ids[-1] == 299
+    assert 298 not in tokenizer.encode(f"hello{EOT}", allowed_special=False)
+
+
+def test_a_longer_special_token_wins_over_its_prefix():
+    tokenizer = BPETokenizer.train("abc", n_vocab=258, special_tokens=["<|end|>", "<|end|>!"])
+    end, end_bang = tokenizer.special_indices["<|end|>"], tokenizer.special_indices["<|end|>!"]
+    assert tokenizer.encode("<|end|>!<|end|>") == [end_bang, end]
+
+
+# --- files ---------------------------------------------------------------------------------------------
+
+
+def test_save_then_load_gives_identical_encodings(tokenizer, tmp_path, shakespeare):
+    path = tmp_path / "bpe.json"
+    tokenizer.save(path)
+    loaded = BPETokenizer.load(path)
+    assert loaded.merges == tokenizer.merges
+    assert loaded.special_tokens == tokenizer.special_tokens and loaded.n_vocab == tokenizer.n_vocab
+    text = shakespeare[200_000:210_000] + EOT + "世界 👋"
+    assert loaded.encode(text) == tokenizer.encode(text)
+    content = json.loads(path.read_text(encoding="utf-8"))
+    assert content["format"] == "llm_course.bpe" and content["version"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["bpe.json"], "no temporary file is left behind"
+
+
+def test_a_truncated_file_gives_a_clear_error(tokenizer, tmp_path):
+    path = tmp_path / "bpe.json"
+    tokenizer.save(path)
+    path.write_text(path.read_text()[:50])
+    with pytest.raises(TokenizerFileError, match=r"bpe\.json is not a tokenizer file: it is not valid JSON"):
+        BPETokenizer.load(path)
+    assert issubclass(TokenizerFileError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"version": "1.0", "model": {"type": "BPE", "merges": []}}, r"its format is None, expected 'llm_course\.bpe'"),
+        ([1, 2, 3], r"its format is 'list'"),
+        ({"format": "llm_course.bpe", "version": 2}, r"version 2 is not supported"),
+        ({"format": "llm_course.bpe", "version": 1, "pattern": r"\w+", "merges": [], "special_tokens": []},
+         r"pattern is not GPT-2's"),
+        ({"format": "llm_course.bpe", "version": 1, "merges": [[97, 300]], "special_tokens": []},
+         r"merge 0 is \[97, 300\], but only indices 0\.\.255 exist"),
+        ({"format": "llm_course.bpe", "version": 1, "merges": [[97, "b"]], "special_tokens": []},
+         r"merge 0 must be a pair of ints"),
+        ({"format": "llm_course.bpe", "version": 1, "merges": {}, "special_tokens": []}, r"must be lists"),
+    ],
+)
+def test_a_foreign_or_inconsistent_file_gives_a_clear_error(tmp_path, content, message):
+    from llm_course.bpe import GPT2_SPLIT_PATTERN
+
+    if isinstance(content, dict) and content.get("version") == 1 and "pattern" not in content:
+        content["pattern"] = GPT2_SPLIT_PATTERN
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(TokenizerFileError, match=r"other\.json.*" + message):
+        BPETokenizer.load(path)
+
+
+# --- bad inputs --------------------------------------------------------------------------------------------
+
+
+def test_n_vocab_too_small():
+    with pytest.raises(ValueError, match=r"n_vocab=255 is too small: it must be at least 256"):
+        BPETokenizer.train("abc", n_vocab=255)
+    with pytest.raises(ValueError, match=r"n_vocab=257 is too small: it must be at least 258"):
+        BPETokenizer.train("abc", n_vocab=257, special_tokens=["<a>", "<b>"])
+
+
+@pytest.mark.parametrize(("n_vocab", "name"), [(300.0, "float"), ("300", "str"), (True, "bool")])
+def test_n_vocab_must_be_an_int(n_vocab, name):
+    with pytest.raises(TypeError, match=rf"n_vocab must be an int, got {name}"):
+        BPETokenizer.train("abc", n_vocab=n_vocab)
+
+
+@pytest.mark.parametrize(("text", "name"), [(b"abc", "bytes"), (None, "NoneType"), (["abc"], "list")])
+def test_text_must_be_a_string(tokenizer, text, name):
+    with pytest.raises(TypeError, match=rf"text must be a str, got {name}"):
+        BPETokenizer.train(text, n_vocab=300)
+    with pytest.raises(TypeError, match=rf"text must be a str, got {name}"):
+        tokenizer.encode(text)
+
+
+def test_bad_special_tokens():
+    with pytest.raises(TypeError, match=r"special_tokens must be a sequence of strings, got '<\|eot\|>'"):
+        BPETokenizer.train("abc", n_vocab=300, special_tokens="<|eot|>")
+    with pytest.raises(ValueError, match=r"special tokens must be distinct"):
+        BPETokenizer.train("abc", n_vocab=300, special_tokens=["<a>", "<a>"])
+    with pytest.raises(ValueError, match=r"a special token must be a non-empty str, got ''"):
+        BPETokenizer.train("abc", n_vocab=300, special_tokens=[""])
+
+
+def test_decode_rejects_indices_out_of_range(tokenizer):
+    last = tokenizer.n_vocab - 1
+    with pytest.raises(ValueError, match=rf"token index {last + 1} is out of range: indices go from 0 to {last}"):
+        tokenizer.decode([104, 105, last + 1])
+    with pytest.raises(ValueError, match=r"token index -1 is out of range"):
+        tokenizer.decode([-1])
+    with pytest.raises(TypeError, match=r"a token index must be an int, got str: 'a'"):
+        tokenizer.decode(["a"])
+    with pytest.raises(ValueError, match=rf"token index {last + 5} is out of range"):
+        tokenizer.token_bytes(last + 5)
