@@ -801,6 +801,37 @@ except TokenizerFileError as error:
     print(f"{type(error).__name__}: {error}")
 
 # %% [markdown]
+# ## Characters, words and sub-words on the same text
+#
+# The tokenizers of notebook 02 and BPE, all built from the training split, encode the validation
+# split. The character and word tokenizers get an unknown token `<unk>` for what the training text
+# never showed them; BPE needs none. (The word tokenizer of notebook 02 makes every space and
+# punctuation mark a token of its own, while GPT-2's pattern glues a space to the word after it.)
+
+# %%
+from llm_course.tokenizers import CharTokenizer, WordTokenizer
+
+char_tokenizer = CharTokenizer.from_text(train_text, unknown="<unk>")
+word_tokenizer = WordTokenizer.from_text(train_text, unknown="<unk>")
+lengths = {}
+print(f"{'tokenizer':18} {'n_vocab':>8} {'tokens':>8} {'chars/token':>12} {'unknown':>8}")
+for name, model in [("characters", char_tokenizer), ("words", word_tokenizer),
+                    ("BPE, 512", tokenizer), ("BPE, 2048", big)]:
+    ids = model.encode(val_text)
+    unknown = ids.count(model.vocabulary.unknown_index) if hasattr(model, "vocabulary") else 0
+    lengths[name] = len(ids)
+    print(f"{name:18} {model.n_vocab:8,} {len(ids):8,} {len(val_text) / len(ids):12.3f} {unknown:8,}")
+assert lengths["BPE, 2048"] < lengths["words"] and lengths["BPE, 2048"] < lengths["BPE, 512"] < lengths["characters"]
+assert tokenizer.decode(tokenizer.encode(val_text)) == val_text, "BPE loses nothing, with no unknown token"
+
+# %% [markdown]
+# Characters: the smallest $\mathcal{V}$ and the longest sequences. Words: short sequences, but a
+# vocabulary of thousands that still meets unknown words in new text (each one becomes `<unk>`, and
+# is lost). BPE sits in between and loses nothing: with 512 tokens it already shortens the text by
+# almost half, and with 2,048 its sequences are already shorter than the word tokenizer's, with a
+# vocabulary six times smaller. That is why production models use it, with $n_{\text{vocab}}$ in the tens of thousands.
+
+# %% [markdown]
 # ## Summary
 #
 # - Byte-level BPE starts from the 256 byte values, so any text has an encoding and there is no
