@@ -11,6 +11,10 @@ by a merge). Ties between equally frequent pairs go to the lexicographically gre
 byte strings. `encode` applies the merges in the order they were learned, `decode` inverts it,
 and `save` / `load` write and read a small JSON file.
 
+Errors name the bad value: `TypeError` for a text that is not a `str` or an index that is not an
+integer, `IndexError` for an index outside 0..n_vocab - 1, `ValueError` for an `n_vocab` too small
+or a lone surrogate in the text, `TokenizerFileError` (a `ValueError`) for a file `load` cannot read.
+
 Training keeps the pair counts up to date incrementally (only the words that contain the merged
 pair are touched); `train_merges_naive`, which recounts everything after every merge, is kept
 beside it as the readable reference.
@@ -216,6 +220,7 @@ def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[in
 
 # %% ../notebooks/03_subword_tokens.ipynb #bb5a6b0e
 import json
+import operator
 import os
 import tempfile
 from pathlib import Path
@@ -319,14 +324,19 @@ class BPETokenizer:
 
     def token_bytes(self, index: int) -> bytes:
         """The bytes token `index` stands for (a special token: its UTF-8 text)."""
-        self._check_index(index)
-        return self._vocab[index]
+        return self._vocab[self._check_index(index)]
 
-    def _check_index(self, index: object) -> None:
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(f"a token index must be an int, got {type(index).__name__}: {index!r}")
+    def _check_index(self, index: object) -> int:
+        """`index` as an int (a NumPy or 0-d PyTorch integer is fine), or a clear error."""
+        try:
+            if isinstance(index, bool):
+                raise TypeError
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(f"a token index must be an int, got {type(index).__name__}: {index!r}") from None
         if not 0 <= index < len(self._vocab):
-            raise ValueError(f"token index {index} is out of range: indices go from 0 to {len(self._vocab) - 1}")
+            raise IndexError(f"token index {index} is out of range: indices go from 0 to {len(self._vocab) - 1}")
+        return index
 
     def _encode_chunk(self, chunk: str) -> list[int]:
         """Encode one pre-tokenized chunk: its bytes, then the merges in the order they were learned."""
@@ -364,10 +374,7 @@ class BPETokenizer:
 
     def decode_bytes(self, indices: Iterable[int]) -> bytes:
         """The bytes of a sequence of token indices, joined."""
-        indices = list(indices)
-        for index in indices:
-            self._check_index(index)
-        return b"".join(self._vocab[index] for index in indices)
+        return b"".join(self._vocab[self._check_index(index)] for index in indices)
 
     def decode(self, indices: Iterable[int]) -> str:
         """The text of a sequence of token indices; bytes that are not valid UTF-8 become '�'."""

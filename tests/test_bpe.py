@@ -315,11 +315,24 @@ def test_bad_special_tokens():
 
 def test_decode_rejects_indices_out_of_range(tokenizer):
     last = tokenizer.n_vocab - 1
-    with pytest.raises(ValueError, match=rf"token index {last + 1} is out of range: indices go from 0 to {last}"):
+    with pytest.raises(IndexError, match=rf"token index {last + 1} is out of range: indices go from 0 to {last}"):
         tokenizer.decode([104, 105, last + 1])
-    with pytest.raises(ValueError, match=r"token index -1 is out of range"):
+    with pytest.raises(IndexError, match=r"token index -1 is out of range"):
         tokenizer.decode([-1])
     with pytest.raises(TypeError, match=r"a token index must be an int, got str: 'a'"):
         tokenizer.decode(["a"])
-    with pytest.raises(ValueError, match=rf"token index {last + 5} is out of range"):
+    with pytest.raises(TypeError, match=r"a token index must be an int, got float: 104.0"):
+        tokenizer.decode([104.0])
+    with pytest.raises(TypeError, match=r"a token index must be an int, got bool: True"):
+        tokenizer.token_bytes(True)
+    with pytest.raises(IndexError, match=rf"token index {last + 5} is out of range"):
         tokenizer.token_bytes(last + 5)
+
+
+def test_decode_accepts_numpy_and_torch_integers(tokenizer):
+    import numpy as np
+    import torch
+
+    ids = tokenizer.encode("To be, or not to be")
+    assert tokenizer.decode(torch.tensor(ids)) == "To be, or not to be"
+    assert tokenizer.decode(np.array(ids)) == "To be, or not to be"
