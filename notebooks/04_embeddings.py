@@ -174,24 +174,24 @@ class PositionEmbedding(nn.Embedding):
 
 
 # %% [markdown]
-# Let us build a table for the characters of Tiny Shakespeare. Notebook 02 builds the course's
-# tokenizers; a character-level mapping of our own is enough here: the sorted characters are
-# $\mathcal{S}$, and a character's index is its position in it.
+# Let us build a table for the characters of Tiny Shakespeare, with the character tokenizer of
+# notebook 02 (65 tokens) and, to keep the numbers readable, $n_{\text{emb}}=16$.
 
 # %%
 import matplotlib.pyplot as plt
 
 from llm_course.data import load_text
 from llm_course.reproducibility import set_seed
+from llm_course.tokenizers import CharTokenizer
 
 set_seed(1337)
 text = load_text()
-characters = sorted(set(text))  # S; index i (0-based) is characters[i]
-index_of = {character: index for index, character in enumerate(characters)}
-n_vocab, n_emb = len(characters), 16
+tokenizer = CharTokenizer.from_text(text)
+characters = tokenizer.vocabulary.tokens  # S; index i (0-based) is characters[i]
+n_vocab, n_emb = tokenizer.n_vocab, 16
 
 embedding = TokenEmbedding(n_vocab, n_emb)
-idx = torch.tensor([[index_of[c] for c in "To be"], [index_of[c] for c in "or no"]])  # (B, t) = (2, 5)
+idx = torch.tensor([tokenizer.encode("To be"), tokenizer.encode("or no")])  # (B, t) = (2, 5)
 vectors = embedding(idx)  # (B, t, C)
 print("idx:", idx.tolist(), "-> embeddings of shape", tuple(vectors.shape))
 print("e for 'T' (first 4 of 16 numbers):", [round(x, 4) for x in vectors[0, 0, :4].tolist()])
@@ -230,23 +230,36 @@ assert rows_with_gradient == used
 # ## Positions
 #
 # An embedding says *which* token, not *where*. The models of notebook 06 mix the vectors of a
-# sequence by weighted sums, and a sum does not care about order: "dog bites man" and "man bites
-# dog" contain the same token vectors. So a model also learns a **position embedding**
-# $\mathbf{p}_j\in\mathbb{R}^{n_{\text{emb}}}$ for every position $j=1,\dots,T$ (rows of a table
-# $P\in\mathbb{R}^{T\times n_{\text{emb}}}$) and adds it: the input of position $j$ is
-# $\mathbf{e}_{s_j}+\mathbf{p}_j$. This is why a model has a context size $T$: there is no row
-# for position $T+1$.
+# sequence with weighted sums computed from the vectors themselves, and such a computation treats
+# its inputs as a **set**: shuffle the inputs and the outputs are shuffled the same way, nothing
+# more. "stop" and "pots" hand it the same four vectors. So a model also learns a **position
+# embedding** $\mathbf{p}_j\in\mathbb{R}^{n_{\text{emb}}}$ for every position $j=1,\dots,T$
+# (rows of a table $P\in\mathbb{R}^{T\times n_{\text{emb}}}$) and adds it: the input vector at
+# position $j$ is $\mathbf{e}_{s_j}+\mathbf{p}_j$. Now "s at position 1" and "s at position 4"
+# are different vectors. This is also why a model has a context size $T$: there is no row for
+# position $T+1$.
 #
-# Below, the summed vectors of two anagrams are equal without positions and differ with them.
+# Below, an order-blind summary of a sequence, $\sum_j\tanh(\mathbf{x}_j)$ (a stand-in for what
+# attention computes), cannot tell the anagrams apart from token embeddings alone, and can once
+# positions are added.
 
 # %%
 positions = PositionEmbedding(context_size=8, n_emb=n_emb)
-first = torch.tensor([index_of[c] for c in "stop"])  # (t,)
-second = torch.tensor([index_of[c] for c in "pots"])
-without = (embedding(first).sum(dim=0), embedding(second).sum(dim=0))  # (C,) each
-with_positions = ((embedding(first) + positions(4)).sum(dim=0), (embedding(second) + positions(4)).sum(dim=0))
-print("sum without positions equal:", torch.allclose(*without))
-print("sum with positions equal:   ", torch.allclose(*with_positions))
+first = torch.tensor(tokenizer.encode("stop"))  # (t,)
+second = torch.tensor(tokenizer.encode("pots"))
+
+
+def order_blind_summary(x: torch.Tensor) -> torch.Tensor:  # (t, C) -> (C,)
+    return torch.tanh(x).sum(dim=0)
+
+
+without = order_blind_summary(embedding(first)), order_blind_summary(embedding(second))
+with_positions = (
+    order_blind_summary(embedding(first) + positions(4)),  # (t, C) + (t, C)
+    order_blind_summary(embedding(second) + positions(4)),
+)
+print("'stop' and 'pots' look the same without positions:", torch.allclose(*without))
+print("'stop' and 'pots' look the same with positions:   ", torch.allclose(*with_positions))
 assert torch.allclose(*without) and not torch.allclose(*with_positions)
 print("position table:", tuple(positions.weight.shape), "; positions(4) has shape", tuple(positions(4).shape))
 
@@ -317,8 +330,39 @@ points = pca_2d(E)  # (V, 2)
 fig, ax = plt.subplots(figsize=(7, 6))
 ax.scatter(points[:, 0], points[:, 1], s=8, color="lightgray")
 for i, character in enumerate(characters):
-    ax.annotate(repr(character)[1:-1], (points[i, 0].item(), points[i, 1].item()), fontsize=8, ha="center", va="center")
+    ax.annotate("␣" if character == " " else repr(character)[1:-1], (points[i, 0].item(), points[i, 1].item()), fontsize=8, ha="center", va="center")
 ax.set_xlabel("first principal component")
 ax.set_ylabel("second principal component")
 ax.set_title("Random character embeddings (n_emb=16) projected by PCA: no structure yet")
 plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# - An embedding turns token index $i$ into a vector $\mathbf{e}_i\in\mathbb{R}^{n_{\text{emb}}}$:
+#   row $i$ of a learned table $E\in\mathbb{R}^{n_{\text{vocab}}\times n_{\text{emb}}}$.
+# - Looking up a row equals multiplying a one-hot vector by $E$, so an embedding is a linear layer
+#   computed cheaply; `nn.Embedding` (and `TokenEmbedding`) does the lookup.
+# - A training step changes only the rows of the tokens it saw.
+# - Sums and averages ignore order, so a model adds a learned position embedding $\mathbf{p}_j$ to
+#   each token's vector; there is one per position up to the context size $T$.
+# - Cosine similarity compares directions; PCA draws a table in two dimensions. A random table
+#   shows nothing; notebook 07 looks again after training.
+#
+# ## Exercises
+#
+# 1. How many parameters does the embedding table of GPT-2 have ($n_{\text{vocab}}=50{,}257$,
+#    $n_{\text{emb}}=768$)? And its position table ($T=1024$)?
+# 2. Time `one_hot_product` against the lookup for $n_{\text{vocab}}=50{,}000$ and a batch of
+#    $32\times64$ indices. How much slower is it, and why?
+# 3. Replace the learned position table with fixed vectors, e.g. $\mathbf{p}_j=(\sin(j/10^{4k/C}),
+#    \cos(j/10^{4k/C}))_k$ (the original transformer's). What can such a table do that a learned
+#    one cannot?
+# 4. Repeat the cosine-similarity experiment with $n_{\text{emb}}=2$ and $n_{\text{emb}}=1024$.
+#    How does the spread of the off-diagonal similarities change?
+
+# %%
+from llm_course.environment import check_peak_memory
+
+# %% tags=["nbval-ignore-output"]
+check_peak_memory()

@@ -240,20 +240,22 @@ class UniformModel(LanguageModel):
 
 
 # %% [markdown]
-# We need token indices. Notebook 02 builds the course's tokenizers; here a character-level
-# mapping of our own is enough: the sorted characters of the text are $\mathcal{S}$, and a
-# character's index is its position in it.
+# We need token indices: the character tokenizer of notebook 02 turns Tiny Shakespeare into
+# $n_{\text{vocab}}=65$ of them, numbered from 0 in the code.
 
 # %%
+import matplotlib.pyplot as plt
+
 from llm_course.data import load_text
 from llm_course.reproducibility import set_seed
+from llm_course.tokenizers import CharTokenizer
 
 set_seed(1337)
 text = load_text()
-characters = sorted(set(text))  # S: 65 characters; index i (0-based) is characters[i]
-index_of = {character: index for index, character in enumerate(characters)}
-ids = torch.tensor([index_of[character] for character in text])  # (N,)
-n_vocab = len(characters)
+tokenizer = CharTokenizer.from_text(text)
+characters = tokenizer.vocabulary.tokens  # S: index i (0-based) is characters[i]
+ids = torch.tensor(tokenizer.encode(text))  # (N,)
+n_vocab = tokenizer.n_vocab
 print(f"n_vocab = {n_vocab}; the text is {len(ids):,} token indices; it starts {ids[:10].tolist()}")
 
 uniform = UniformModel(n_vocab=n_vocab, context_size=8)
@@ -383,3 +385,142 @@ class BigramModel(LanguageModel):
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         idx = self.check_input(idx)  # (B, t)
         return self.logits_table(idx)  # (B, t, V)
+
+
+# %% [markdown]
+# ### Counting Tiny Shakespeare
+#
+# We count on the training text only (the first 90%, as in notebook 00) so that notebook 07 can
+# measure the model on text it never saw.
+
+# %%
+from llm_course.data import train_val_split
+
+train_ids, val_ids = train_val_split(ids)
+bigram_counts = BigramCounts.from_indices(train_ids, n_vocab=n_vocab)
+counts = bigram_counts.counts
+print(f"{int(counts.sum()):,} bigrams counted; {int((counts > 0).sum())} of {n_vocab * n_vocab} pairs ever occur")
+after_q = bigram_counts.probs[tokenizer.encode("q")[0]]
+print("after 'q':", {characters[i]: round(p, 4) for i, p in enumerate(after_q.tolist()) if p > 0.01})
+assert counts.sum() == len(train_ids) - 1
+assert torch.allclose(bigram_counts.probs.sum(dim=1), torch.ones(n_vocab))
+# by hand: the smoothed probability of 'u' after 'q'
+q, u = tokenizer.encode("qu")
+expected = (counts[q, u] + 1) / (counts[q].sum() + n_vocab)
+assert torch.isclose(bigram_counts.probs[q, u], expected.float())
+
+# %% [markdown]
+# The count matrix as a picture: row $i$ is the character just seen, column $j$ the next one, and
+# the colour is $\log(1+N_{ij})$ (a logarithm, because a few pairs such as "e " are far more common
+# than the rest). Look for the bright column of the space (words end with many letters) and the
+# dark blocks: capital letters rarely follow lower-case ones.
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 8))
+image = ax.imshow(torch.log1p(counts.float()), cmap="viridis")
+labels = ["␣" if c == " " else repr(c)[1:-1] for c in characters]  # show the space and the newline
+ax.set_xticks(range(n_vocab), labels, fontsize=6)
+ax.set_yticks(range(n_vocab), labels, fontsize=6)
+ax.set_xlabel("next character $s_{t+1}$")
+ax.set_ylabel("current character $s_t$")
+ax.set_title("Bigram counts in Tiny Shakespeare, log(1 + N): bright = frequent pair")
+fig.colorbar(image, ax=ax, shrink=0.8, label="log(1 + count)")
+plt.show()
+
+# %% [markdown]
+# ### $\boldsymbol\alpha$ for a prompt
+#
+# The model honours the contract for any prompt up to 1024 tokens long, but it reads only the last
+# one. After "To be or not to b" it has seen "b" and nothing else:
+
+# %%
+prompt = "To be or not to b"
+alpha = bigram_counts.next_token_probs(torch.tensor(tokenizer.encode(prompt)))  # (V,)
+top = alpha.topk(5)
+print(f"after {prompt!r}:", ", ".join(f"{characters[i]!r} {p:.3f}" for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)))
+assert alpha.shape == (n_vocab,) and abs(alpha.sum().item() - 1) < 1e-5 and (alpha > 0).all()
+assert torch.equal(alpha, bigram_counts.next_token_probs(torch.tensor(tokenizer.encode("b"))))
+
+fig, ax = plt.subplots(figsize=(12, 3.5))
+ax.bar(range(n_vocab), alpha.tolist(), color="tab:blue")
+ax.set_xticks(range(n_vocab), labels, fontsize=7)
+ax.set_xlabel("next token")
+ax.set_ylabel("probability $\\alpha_i$")
+ax.set_title(f"alpha after {prompt!r}: the bigram model sees only the 'b', and 'e' comes first")
+plt.show()
+
+# %% [markdown]
+# ## The neural bigram learns the same table
+#
+# Now the learnable version. Notebook 07 explains training properly; here we only need its
+# principle: make the probability of the true next token large, by gradient descent on the
+# average of $-\log\alpha_{s_{t+1}}$ (PyTorch's `cross_entropy` computes it from logits). A bigram
+# table has one best value, the counts' maximum-likelihood table (smoothing 0), so after training
+# the two should agree on every row the training text visits often.
+
+# %%
+import torch.nn.functional as F
+
+set_seed(1337)
+neural = BigramModel(n_vocab=n_vocab, context_size=64)
+optimiser = torch.optim.Adam(neural.parameters(), lr=0.1)
+generator = torch.Generator().manual_seed(0)
+pairs_x, pairs_y = train_ids[:-1], train_ids[1:]  # every bigram of the training text
+for step in range(301):
+    batch = torch.randint(len(pairs_x), (64, 64), generator=generator)  # (B, t) positions
+    logits = neural(pairs_x[batch])  # (B, t, V): a bigram only reads each position's own token
+    loss = F.cross_entropy(logits.reshape(-1, n_vocab), pairs_y[batch].reshape(-1))
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    if step % 100 == 0:
+        print(f"step {step:3}: loss {loss.item():.3f}")
+
+maximum_likelihood = BigramCounts.from_indices(train_ids, n_vocab=n_vocab, smoothing=0.0)
+learned = softmax(neural.logits_table.weight.detach(), dim=-1)  # (V, V)
+frequent = counts.sum(dim=1) > 10_000  # rows seen often enough to learn well
+gap = (learned[frequent] - maximum_likelihood.probs[frequent]).abs().max().item()
+print(f"largest difference from the count table, on the {int(frequent.sum())} most frequent rows: {gap:.3f}")
+assert gap < 0.05
+
+# %% [markdown]
+# Every model of this notebook honours the contract; one last check, over every length up to a
+# context size of 8:
+
+# %%
+models = {"uniform": UniformModel(n_vocab, 8), "counts": bigram_counts, "neural": neural}
+for name, model in models.items():
+    for t in range(1, 9):
+        probs = model.next_token_probs(train_ids[:t])
+        assert probs.shape == (n_vocab,) and (probs >= 0).all() and abs(probs.sum().item() - 1) < 1e-5
+    print(f"{name:8} honours the contract for t = 1..8")
+
+# %% [markdown]
+# ## Summary
+#
+# - An LLM is a function $\text{LLM}_\theta:(s_1,\dots,s_t)\mapsto\boldsymbol\alpha$, for any
+#   $1\le t\le T$, with $\alpha_i\ge0$ and $\sum_i\alpha_i=1$. In code, `forward` maps `(B, t)`
+#   indices to `(B, t, n_vocab)` logits and `next_token_probs` gives $\boldsymbol\alpha$.
+# - `LanguageModel.check_input` refuses bad input (type, dtype, shape, length, index) before any
+#   computation, with a message naming the value.
+# - Softmax turns logits into probabilities; subtracting the maximum first keeps it finite.
+# - The uniform model knows nothing; the bigram model from counts is the best one-token-back model
+#   for a text (with smoothing so no pair is impossible); the neural bigram learns the same table
+#   by gradient descent.
+#
+# ## Exercises
+#
+# 1. Change `smoothing` to 0.01 and to 100. How does $\boldsymbol\alpha$ after "q" change? What
+#    happens with `smoothing=0` to a pair that never occurs in the training text but does in the
+#    validation text?
+# 2. Which character is most often followed by a newline? Read it off `bigram_counts.counts`.
+# 3. Write a *trigram* model from counts (two tokens back). How many rows does its table have for
+#    65 characters? For GPT-2's 50,257 tokens?
+# 4. Initialise `BigramModel` with random logits ($\mathcal{N}(0,1)$) instead of zeros. Is the
+#    first loss printed higher or lower than $\ln 65\approx4.17$? Why?
+
+# %%
+from llm_course.environment import check_peak_memory
+
+# %% tags=["nbval-ignore-output"]
+check_peak_memory()
