@@ -909,60 +909,65 @@ assert bad.returncode == 2 and "--n-head 5 must divide --n-emb 64" in bad.stderr
 # ## Two processes on this CPU
 #
 # We cannot try GPUs here, but data parallelism works the same on CPUs, with gloo instead of
-# NCCL. This machine has a few cores. Which is faster, one process that uses two threads for its
-# matrix products, or two processes of one thread each, every step averaging their gradients?
-# We run each for the same number of steps with `torchrun --nproc_per_node` (1, then 2) and read
-# the tokens per second the program reports. `OMP_NUM_THREADS` sets the threads of each process;
-# we give the run the same two cores in total either way.
+# NCCL. This machine has two cores. Which is faster: one process whose matrix products use two
+# threads, or two processes of one thread each that average their gradients every step? We run
+# the small model for the same number of steps under `torchrun --nproc_per_node=1`, then `=2`, and
+# read the tokens per second the program reports (all ranks together). `OMP_NUM_THREADS` sets the
+# threads of each process: one process with one thread is the baseline, then the two ways of
+# using both cores.
 
 # %%
-def throughput(n_processes: int, threads_per_process: int, steps: int = 30) -> dict:
+def throughput(n_processes: int, threads_per_process: int, steps: int = 40) -> dict:
     """Run the small model under torchrun with `n_processes` ranks; return its log's summary."""
-    out = f"runs/09_torchrun_{n_processes}"
+    out = f"runs/09_torchrun_{n_processes}x{threads_per_process}"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_processes}",
                "-m", "llm_course.train", *small, "--steps", str(steps), "--eval-interval", str(steps),
                "--log-interval", str(steps), "--out", out]
     run = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": str(threads_per_process)},
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    return json.loads(Path(out, "log.json").read_text())
+    return json.loads(Path(out, "log.json").read_text())["summary"]
 
 
 # %% tags=["nbval-ignore-output"]
 measured = {}
-for n_processes, threads in [(1, 2), (2, 1)]:
-    summary = throughput(n_processes, threads)["summary"]
-    measured[n_processes] = summary
+for n_processes, threads in [(1, 1), (1, 2), (2, 1)]:
+    measured[n_processes, threads] = summary = throughput(n_processes, threads)
     print(f"{n_processes} process(es) x {threads} thread(s): {summary['tokens_per_second']:>8,.0f} tokens/s, "
           f"validation loss {summary['val_loss']:.3f}")
-print(f"speed-up of two processes: {measured[2]['tokens_per_second'] / measured[1]['tokens_per_second']:.2f}x")
+baseline = measured[1, 1]["tokens_per_second"]
+for key in [(1, 2), (2, 1)]:
+    print(f"{key[0]} x {key[1]}: {measured[key]['tokens_per_second'] / baseline:.2f} times the baseline")
 
 # %%
-assert measured[1]["world_size"] == 1 and measured[2]["world_size"] == 2
+assert [m["world_size"] for m in measured.values()] == [1, 1, 2]
 assert all(m["tokens_per_second"] > 0 and m["val_loss"] < math.log(65) for m in measured.values())
 
 # %% [markdown]
 # What decides the outcome:
 #
-# - **The work per step is the same** in total: the two-process run computes two batches of 16
-#   per step, one on each core; the one-process run computes one batch of 16 with two threads.
-#   Counted per token, both do the same arithmetic. (The two-process run learns from twice the
-#   tokens per step; its tokens per second counts both ranks.)
-# - **Two threads on one small matrix product share poorly**: splitting a $16\cdot64\times64$
-#   product between threads costs a synchronisation per operation, and a small model has
-#   hundreds of small operations per step. Two processes never wait for each other *within* the
-#   step.
-# - **But they wait once per step**, in the all-reduce: every gradient (here about 0.1 million
-#   numbers, 0.4 MB) goes through gloo over the loopback network, and each rank waits for the
-#   slower one. On a CPU the all-reduce cannot overlap much with computation.
-# - **The cores are shared** with everything else running on the machine (the notebook's
-#   kernel, other users' programs); timings here are noisy and pessimistic.
+# - **The arithmetic per token is the same** in all three runs. The two-process run computes two
+#   batches of 16 per step, one per core, and learns from twice the tokens per step; its tokens
+#   per second counts both ranks.
+# - **Two threads share one small product poorly.** A thread pool splits each matrix product and
+#   waits at its end for the slowest thread. This model's products are small ($16\cdot64$ rows
+#   by 64 or 256 columns) and a step has hundreds of them, so the threads synchronise hundreds of
+#   times per step. Worse, when anything else runs on the machine (the notebook's kernel, other
+#   users' programs), one of the two threads is often not running, and the other waits for it:
+#   on a busy machine two threads can be *slower* than one.
+# - **Two processes never wait for each other within a step, but once per step they do**, in the
+#   all-reduce: every gradient (about 108,000 numbers, 0.4 MB, here) goes through gloo over the
+#   loopback network, and the faster rank waits for the slower one. On a CPU this exchange cannot
+#   overlap much with computation; for a model this small it costs little.
 #
-# On the course's build machine (2 cores, shared) we measured about 11,000 tokens/s for one process
-# with two threads and 18,000 for two processes: data parallelism won for this small model, at
-# about 1.6×. On GPUs the same trade-off is what makes NCCL, NVLink and overlapping the all-reduce
-# with the backward pass matter: at 8 GPUs the gradient of a 124-million-parameter model (250 MB
-# in bf16) is averaged every step.
+# On the course's build machine (2 cores, shared with other jobs, so the numbers are noisy and
+# pessimistic) one run measured about 25,800 tokens/s for one process with one thread, 2,000 for
+# one process with two threads, and 35,500 for two processes of one thread each. The two-thread
+# run collapsed: the machine's load average was about 5 at the time, so the second thread was
+# rarely running when the first waited for it. The two processes reached 1.4 times the baseline,
+# not 2: they too shared the cores with other jobs, and paid the all-reduce. On GPUs the same
+# trade-off is why NCCL, NVLink and overlapping the all-reduce with the backward pass matter: with
+# eight GPUs the gradient of a 124-million-parameter model (250 MB in bf16) is averaged at every step.
 
 # %% [markdown]
 # ## Summary
