@@ -22,7 +22,7 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'cross_entropy', 'learning_rate', 'make_optimizer', 'evaluate', 'TrainingHistory', 'train',
-           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'MarkovSource']
+           'MarkovSource', 'CheckpointError', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../notebooks/07_cross_entropy_training.ipynb #f3a45845
 import bisect
@@ -331,6 +331,69 @@ def train(
         history.seconds = time.perf_counter() - started
     return history
 
+# %% ../notebooks/07_cross_entropy_training.ipynb #224843bc
+class MarkovSource:
+    """A first-order Markov chain over `n` symbols with known transition probabilities.
+
+    `transition[i, j]` is the probability that symbol `j` follows symbol `i` (rows sum to 1).
+    `stationary()` is the long-run distribution $\\pi$ ($\\pi P = \\pi$) and `entropy_rate()` the
+    entropy rate $H = -\\sum_i \\pi_i \\sum_j P_{ij}\\ln P_{ij}$ in nats per symbol: the lowest
+    average cross-entropy any model can reach on text drawn from the chain.
+
+    >>> source = MarkovSource(torch.tensor([[0.5, 0.5], [0.5, 0.5]]))   # fair coin flips
+    >>> round(source.entropy_rate(), 4)                                  # ln 2
+    0.6931
+    """
+
+    def __init__(self, transition: torch.Tensor):
+        transition = torch.as_tensor(transition, dtype=torch.float64)
+        if transition.ndim != 2 or transition.shape[0] != transition.shape[1] or transition.shape[0] < 1:
+            raise ValueError(f"transition must be a square (n, n) matrix, got shape {tuple(transition.shape)}")
+        if (transition < 0).any():
+            raise ValueError(f"transition probabilities must be >= 0, got a minimum of {transition.min().item()}")
+        row_sums = transition.sum(dim=1)
+        if not torch.allclose(row_sums, torch.ones_like(row_sums), atol=1e-6):
+            raise ValueError(f"every row of transition must sum to 1, got row sums {[round(s, 4) for s in row_sums.tolist()]}")
+        self.transition = transition  # (n, n), P[i, j] = P(next = j | current = i)
+        self.n_symbols = transition.shape[0]
+
+    @classmethod
+    def random(cls, n_symbols: int, sharpness: float = 2.0, generator: torch.Generator | None = None) -> MarkovSource:
+        """A chain whose rows are the softmax of Gaussian logits times `sharpness` (larger: more predictable)."""
+        _check_int("n_symbols", n_symbols, 1)
+        if not sharpness >= 0:
+            raise ValueError(f"sharpness must be >= 0, got {sharpness!r}")
+        logits = sharpness * torch.randn(n_symbols, n_symbols, generator=generator, dtype=torch.float64)  # (n, n)
+        return cls(torch.softmax(logits, dim=1))
+
+    def stationary(self) -> torch.Tensor:
+        """$\\pi$ with $\\pi P = \\pi$, $\\sum_i\\pi_i = 1$: the left eigenvector of eigenvalue 1."""
+        n = self.n_symbols
+        # Solve pi (P - I) = 0 together with sum(pi) = 1, as a least-squares system.
+        system = torch.cat([(self.transition - torch.eye(n, dtype=torch.float64)).T, torch.ones(1, n, dtype=torch.float64)])
+        rhs = torch.cat([torch.zeros(n, dtype=torch.float64), torch.ones(1, dtype=torch.float64)])
+        pi = torch.linalg.lstsq(system, rhs[:, None]).solution.squeeze(1)  # (n,)
+        return pi.clamp(min=0) / pi.clamp(min=0).sum()
+
+    def entropy_rate(self) -> float:
+        """$H = -\\sum_i\\pi_i\\sum_j P_{ij}\\ln P_{ij}$, in nats per symbol."""
+        p = self.transition
+        row_entropy = -(torch.where(p > 0, p * p.log(), torch.zeros_like(p))).sum(dim=1)  # (n,)
+        return float((self.stationary() * row_entropy).sum())
+
+    def sample(self, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`length` symbols of the chain, the first drawn from $\\pi$: a 1-D `torch.long` tensor."""
+        _check_int("length", length, 1)
+        uniforms = torch.rand(length, generator=generator, dtype=torch.float64)  # one uniform per symbol
+        cumulative = self.transition.cumsum(dim=1)  # (n, n)
+        cumulative[:, -1] = 1.0  # guard against rounding
+        first = int(torch.searchsorted(self.stationary().cumsum(0).contiguous(), uniforms[:1]).clamp(max=self.n_symbols - 1))
+        symbols = [first]
+        rows = cumulative.tolist()
+        for u in uniforms[1:].tolist():
+            symbols.append(min(bisect.bisect_right(rows[symbols[-1]], u), self.n_symbols - 1))
+        return torch.tensor(symbols, dtype=torch.long)
+
 # %% ../notebooks/07_cross_entropy_training.ipynb #f66c0700
 CHECKPOINT_FORMAT = "llm-course-checkpoint/1"  # written into every checkpoint, checked on loading
 
@@ -473,66 +536,3 @@ def load_checkpoint(
         optimizer.load_state_dict(checkpoint["optimizer"])
     _restore_random_states(checkpoint["random_states"], generator)
     return {"step": checkpoint["step"], "config": checkpoint["config"], "extra": checkpoint["extra"]}
-
-# %% ../notebooks/07_cross_entropy_training.ipynb #224843bc
-class MarkovSource:
-    """A first-order Markov chain over `n` symbols with known transition probabilities.
-
-    `transition[i, j]` is the probability that symbol `j` follows symbol `i` (rows sum to 1).
-    `stationary()` is the long-run distribution $\\pi$ ($\\pi P = \\pi$) and `entropy_rate()` the
-    entropy rate $H = -\\sum_i \\pi_i \\sum_j P_{ij}\\ln P_{ij}$ in nats per symbol: the lowest
-    average cross-entropy any model can reach on text drawn from the chain.
-
-    >>> source = MarkovSource(torch.tensor([[0.5, 0.5], [0.5, 0.5]]))   # fair coin flips
-    >>> round(source.entropy_rate(), 4)                                  # ln 2
-    0.6931
-    """
-
-    def __init__(self, transition: torch.Tensor):
-        transition = torch.as_tensor(transition, dtype=torch.float64)
-        if transition.ndim != 2 or transition.shape[0] != transition.shape[1] or transition.shape[0] < 1:
-            raise ValueError(f"transition must be a square (n, n) matrix, got shape {tuple(transition.shape)}")
-        if (transition < 0).any():
-            raise ValueError(f"transition probabilities must be >= 0, got a minimum of {transition.min().item()}")
-        row_sums = transition.sum(dim=1)
-        if not torch.allclose(row_sums, torch.ones_like(row_sums), atol=1e-6):
-            raise ValueError(f"every row of transition must sum to 1, got row sums {[round(s, 4) for s in row_sums.tolist()]}")
-        self.transition = transition  # (n, n), P[i, j] = P(next = j | current = i)
-        self.n_symbols = transition.shape[0]
-
-    @classmethod
-    def random(cls, n_symbols: int, sharpness: float = 2.0, generator: torch.Generator | None = None) -> MarkovSource:
-        """A chain whose rows are the softmax of Gaussian logits times `sharpness` (larger: more predictable)."""
-        _check_int("n_symbols", n_symbols, 1)
-        if not sharpness >= 0:
-            raise ValueError(f"sharpness must be >= 0, got {sharpness!r}")
-        logits = sharpness * torch.randn(n_symbols, n_symbols, generator=generator, dtype=torch.float64)  # (n, n)
-        return cls(torch.softmax(logits, dim=1))
-
-    def stationary(self) -> torch.Tensor:
-        """$\\pi$ with $\\pi P = \\pi$, $\\sum_i\\pi_i = 1$: the left eigenvector of eigenvalue 1."""
-        n = self.n_symbols
-        # Solve pi (P - I) = 0 together with sum(pi) = 1, as a least-squares system.
-        system = torch.cat([(self.transition - torch.eye(n, dtype=torch.float64)).T, torch.ones(1, n, dtype=torch.float64)])
-        rhs = torch.cat([torch.zeros(n, dtype=torch.float64), torch.ones(1, dtype=torch.float64)])
-        pi = torch.linalg.lstsq(system, rhs[:, None]).solution.squeeze(1)  # (n,)
-        return pi.clamp(min=0) / pi.clamp(min=0).sum()
-
-    def entropy_rate(self) -> float:
-        """$H = -\\sum_i\\pi_i\\sum_j P_{ij}\\ln P_{ij}$, in nats per symbol."""
-        p = self.transition
-        row_entropy = -(torch.where(p > 0, p * p.log(), torch.zeros_like(p))).sum(dim=1)  # (n,)
-        return float((self.stationary() * row_entropy).sum())
-
-    def sample(self, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """`length` symbols of the chain, the first drawn from $\\pi$: a 1-D `torch.long` tensor."""
-        _check_int("length", length, 1)
-        uniforms = torch.rand(length, generator=generator, dtype=torch.float64)  # one uniform per symbol
-        cumulative = self.transition.cumsum(dim=1)  # (n, n)
-        cumulative[:, -1] = 1.0  # guard against rounding
-        first = int(torch.searchsorted(self.stationary().cumsum(0).contiguous(), uniforms[:1]).clamp(max=self.n_symbols - 1))
-        symbols = [first]
-        rows = cumulative.tolist()
-        for u in uniforms[1:].tolist():
-            symbols.append(min(bisect.bisect_right(rows[symbols[-1]], u), self.n_symbols - 1))
-        return torch.tensor(symbols, dtype=torch.long)
