@@ -488,3 +488,194 @@ def parameter_count(config: GPTConfig) -> int:
         per_block = C + 3 * C * C + C * C + C + 4 * C * C + 4 * C * C
         final_norm = C
     return V * C + T * C + config.n_layer * per_block + final_norm
+
+
+# %% [markdown]
+# ## The course's GPT
+#
+# The GPT that notebook 07 trains on a CPU in a few minutes: characters ($n_{\text{vocab}}=65$), a
+# context of $T=64$, vectors of $C=128$ numbers, 4 blocks of 4 heads.
+
+# %%
+import dataclasses
+
+from llm_course.gpt import GPT, GPTConfig, parameter_count
+from llm_course.tokenizers import CharTokenizer
+
+tokenizer = CharTokenizer.from_text(text)
+config = GPTConfig(n_vocab=tokenizer.n_vocab, context_size=64, n_emb=128, n_layer=4, n_head=4)
+print(config)
+set_seed(1337)
+model = GPT(config)
+print(f"parameters: {model.count_parameters():,} counted, {parameter_count(config):,} by formula")
+assert model.count_parameters() == parameter_count(config) == sum(p.numel() for p in model.parameters())
+assert GPTConfig(**dataclasses.asdict(config)) == config, "a checkpoint can store the config as a dict"
+assert model.lm_head.weight is model.token_embedding.weight, "tied embeddings"
+
+# %% [markdown]
+# ### Where the parameters are
+#
+# Count them by hand for one block, with biases: each LayerNorm has a gain and a bias ($2C$);
+# `qkv` has $3C\cdot C$ weights and $3C$ biases; attention's `proj` $C^2+C$; the MLP's `fc`
+# $4C^2+4C$ and its `proj` $4C^2+C$. That is $12C^2+13C$ per block. Add $n_{\text{vocab}}C$ for
+# the token table (counted once: `lm_head` shares it), $TC$ for positions and $2C$ for the final
+# LayerNorm:
+#
+# $$N = n_{\text{vocab}}C + TC + n_{\text{layer}}(12C^2+13C) + 2C .$$
+#
+# For a large model the $12C^2$ per block dominates: GPT-2 small (the same formula with
+# $n_{\text{vocab}}=50{,}257$, $T=1024$, $C=768$, 12 blocks) has 124 million parameters.
+
+# %%
+C, V, T = config.n_emb, config.n_vocab, config.context_size
+by_hand = {
+    "token_embedding (= lm_head)": V * C,
+    "position_embedding": T * C,
+    f"{config.n_layer} blocks x (12 C^2 + 13 C)": config.n_layer * (12 * C * C + 13 * C),
+    "ln_f": 2 * C,
+}
+counted = {
+    "token_embedding (= lm_head)": model.token_embedding.weight.numel(),
+    "position_embedding": model.position_embedding.weight.numel(),
+    f"{config.n_layer} blocks x (12 C^2 + 13 C)": sum(p.numel() for p in model.blocks.parameters()),
+    "ln_f": sum(p.numel() for p in model.ln_f.parameters()),
+}
+for part, number in by_hand.items():
+    print(f"{part:32} {number:>9,} by hand, {counted[part]:>9,} in the module")
+    assert number == counted[part]
+gpt2 = GPTConfig(n_vocab=50257, context_size=1024, n_emb=768, n_layer=12, n_head=12)
+print(f"GPT-2 small: {parameter_count(gpt2):,} parameters")
+assert parameter_count(gpt2) == 124_439_808
+
+# %% [markdown]
+# ### The contract, once more
+#
+# The GPT is a `LanguageModel`, so it takes any sequence of 1 to 64 indices and returns a
+# probability vector; it is causal (a change at position $j$ changes no logits before $j$), and
+# its fused attention gives the same logits as the explicit one. At initialisation its
+# predictions are nearly uniform, so the loss on real text is close to $\ln n_{\text{vocab}}=\ln
+# 65\approx4.17$ (notebook 07 starts from there).
+
+# %%
+import torch.nn.functional as F
+
+model.eval()  # no dropout here anyway; eval() makes it explicit
+ids = torch.tensor(tokenizer.encode(text[:10_000]))
+with torch.no_grad():
+    for t in range(1, config.context_size + 1):
+        probs = model.next_token_probs(ids[:t])
+        assert probs.shape == (V,) and (probs >= 0).all() and abs(probs.sum().item() - 1) < 1e-5
+    x = ids[:64][None]  # (1, T)
+    logits = model(x)  # (1, T, V)
+    changed = x.clone()
+    changed[0, 40] = (changed[0, 40] + 1) % V
+    assert torch.equal(model(changed)[:, :40], logits[:, :40]), "no logit before position 40 changed"
+    explicit = GPT(dataclasses.replace(config, fused_attention=False)).eval()
+    explicit.load_state_dict(model.state_dict())
+    difference = (explicit(x) - logits).abs().max().item()
+    inputs, targets = ids[:-1].unfold(0, 64, 64), ids[1:].unfold(0, 64, 64)  # (B, T) windows
+    loss = F.cross_entropy(model(inputs).reshape(-1, V), targets.reshape(-1)).item()
+print("probabilities for every length 1..64: non-negative, summing to 1")
+print(f"fused and explicit attention differ by at most {difference:.1e}")
+print(f"loss at initialisation {loss:.3f}; ln(65) = {math.log(65):.3f}")
+assert difference < 1e-5 and abs(loss - math.log(65)) < 0.1
+
+# %% [markdown]
+# The fused path is there for speed. A rough timing of one forward and backward pass on a batch
+# of 32 windows (your numbers will differ; on a busy machine they jump around):
+
+# %% tags=["nbval-ignore-output"]
+import time
+
+batch = torch.randint(V, (32, 64), generator=torch.Generator().manual_seed(0))
+
+
+def seconds_per_step(candidate: GPT, repeats: int = 5) -> float:
+    """The fastest of `repeats` forward and backward passes, after one to warm up."""
+    timings = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        candidate(batch).logsumexp(dim=-1).mean().backward()
+        timings.append(time.perf_counter() - start)
+    return min(timings[1:])
+
+
+for name, candidate in (("explicit", explicit.train()), ("fused", model.train())):
+    print(f"{name:8}: {seconds_per_step(candidate) * 1000:.0f} ms per forward and backward pass")
+_ = model.eval(), explicit.eval()
+
+# %% [markdown]
+# ## Looking at attention
+#
+# `GPT.attention_weights` runs the explicit path and returns the weights of every block, shape
+# `(B, H, t, t)`. Row $j$ of a head's matrix says where position $j$ looks. Left: the first head
+# of the first block of our GPT, untrained; its small initial weights make every score nearly 0,
+# so each row is nearly the running mean of step 1, $1/j$ on the past. Right: a single attention
+# layer with PyTorch's default (larger) initial weights, fed larger random vectors: the scores
+# spread out and the softmax picks a few positions per row, in a pattern that means nothing yet.
+# Training is what turns such patterns into useful ones.
+
+# %%
+prompt = "To be, or not to be"
+prompt_ids = torch.tensor(tokenizer.encode(prompt))
+with torch.no_grad():
+    gpt_weights = model.attention_weights(prompt_ids)[0][0, 0]  # block 1, batch row 1, head 1: (t, t)
+    set_seed(0)
+    layer = CausalSelfAttention(n_emb=32, n_head=4, context_size=64)
+    _, layer_weights = layer(3 * torch.randn(1, len(prompt), 32), return_weights=True)  # larger inputs
+layer_weights = layer_weights[0, 0]  # head 1: (t, t)
+running_mean = torch.tril(torch.ones(len(prompt), len(prompt)))
+running_mean = running_mean / running_mean.sum(dim=1, keepdim=True)
+print(f"untrained GPT head vs the running mean: largest difference {(gpt_weights - running_mean).abs().max():.3f}")
+assert (gpt_weights - running_mean).abs().max() < 0.05
+assert torch.equal(gpt_weights.triu(diagonal=1), torch.zeros_like(gpt_weights))
+
+labels = ["␣" if c == " " else c for c in prompt]
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+for ax, weights, title in zip(
+    axes, (gpt_weights, layer_weights), ("GPT block 1, head 1 (untrained)", "one layer, PyTorch's default init, random inputs"),
+    strict=True,
+):
+    image = ax.imshow(weights, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(prompt)), labels)
+    ax.set_yticks(range(len(prompt)), labels)
+    ax.set_xlabel("attended position k (key)")
+    ax.set_ylabel("attending position j (query)")
+    ax.set_title(title)
+fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
+fig.suptitle("Attention weights: nothing above the diagonal (no looking ahead), each row sums to 1")
+plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# - A bigram sees one token back; the next token depends on much more.
+# - Attention gives each position a weighted average of the values of the positions up to it:
+#   $\text{softmax}(QK^\top/\sqrt d+M)V$, with the causal mask $M$ hiding the future and
+#   $\sqrt d$ keeping the scores' variance near 1. Several heads attend in parallel;
+#   `CausalSelfAttention` writes it with einops, and `fused=True` uses PyTorch's
+#   `scaled_dot_product_attention`, which gives the same result faster.
+# - A pre-norm block is $\mathbf{x}+\text{Attention}(\text{LN}(\mathbf{x}))$ then
+#   $\mathbf{x}+\text{MLP}(\text{LN}(\mathbf{x}))$; the GPT stacks them between embeddings and a
+#   tied output layer, with GPT-2's scaled initialisation.
+# - `GPTConfig` holds every size; `parameter_count` gives $n_{\text{vocab}}C+TC+n_{\text{layer}}
+#   (12C^2+13C)+2C$ parameters.
+# - The GPT honours the contract of notebook 05, like every model before it.
+#
+# ## Exercises
+#
+# 1. Remove the division by $\sqrt d$ in a copy of `CausalSelfAttention` and plot the weights of a
+#    layer with $d=64$: what happens to the rows?
+# 2. Remove the causal mask. Which test of `tests/test_attention.py` fails, and why would a model
+#    trained without it be useless for generating text?
+# 3. How many parameters does a GPT with $C=256$, 8 blocks and the same vocabulary and context
+#    have? Check with `parameter_count`.
+# 4. Untie the embeddings (give `lm_head` its own weight). How many parameters does that add to the
+#    course's GPT? To GPT-2 small?
+# 5. Time the explicit and fused paths for $T=256$ and $T=1024$. How does the gap change?
+
+# %%
+from llm_course.environment import check_peak_memory
+
+# %% tags=["nbval-ignore-output"]
+check_peak_memory()
