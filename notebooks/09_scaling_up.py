@@ -881,26 +881,26 @@ assert bad.returncode == 2 and "--n-head 5 must divide --n-emb 64" in bad.stderr
 #
 # **Two machines with eight GPUs each** (16 ranks). Run the same command on both, with the
 # address of one of them as the meeting point. With a fixed master (node 0 runs rank 0 and
-# listens on port 29500):
+# listens on port 29500; here its address is 10.0.0.1), on node 0:
 #
 # ```bash
-# # on node 0 (address 10.0.0.1)                # on node 1
-# torchrun --nnodes=2 --node_rank=0 \            torchrun --nnodes=2 --node_rank=1 \
-#   --nproc_per_node=8 \                            --nproc_per_node=8 \
-#   --master_addr=10.0.0.1 --master_port=29500 \    --master_addr=10.0.0.1 --master_port=29500 \
-#   -m llm_course.train ... --out /shared/runs/x    -m llm_course.train ... --out /shared/runs/x
+# torchrun --nnodes=2 --node_rank=0 --nproc_per_node=8 --master_addr=10.0.0.1 --master_port=29500 \
+#     -m llm_course.train --tokenizer bpe --bpe-vocab 4096 --n-layer 12 --n-head 12 --n-emb 768 \
+#     --context-size 1024 --batch-size 16 --compile --out /shared/runs/gpt2s
 # ```
 #
-# or with torchrun's rendezvous, which assigns node ranks itself and can restart failed workers
-# (`--max-restarts`; pair it with `--resume auto`):
+# and on node 1 the same line with `--node_rank=1`. Ranks 0-7 live on node 0, ranks 8-15 on node 1.
+#
+# Or with torchrun's rendezvous, which assigns node ranks itself and can restart failed workers
+# (`--max-restarts`; pair it with `--resume auto`); the same line runs on both machines:
 #
 # ```bash
 # torchrun --nnodes=2 --nproc_per_node=8 --rdzv_id=run42 --rdzv_backend=c10d \
 #     --rdzv_endpoint=10.0.0.1:29500 --max-restarts=3 -m llm_course.train ... --resume auto
 # ```
 #
-# Only rank 0 writes, so `--out` needs to be on a file system both machines see only if you want
-# to resume on either. Between machines the all-reduce travels over the network (InfiniBand in a
+# Only rank 0 writes the checkpoint, but when a run resumes every rank reads it: put `--out` on a
+# file system both machines see (or copy the checkpoint to the same path on each). Between machines the all-reduce travels over the network (InfiniBand in a
 # cluster), which is far slower than NVLink: the larger the model, the more it costs per step.
 # `benchmarks/gpu_check.sh` runs the GPT-2-small shape for 50 steps and prints tokens per second
 # and MFU.

@@ -204,14 +204,30 @@ def test_resume_auto_starts_afresh_without_a_checkpoint(tmp_path, capsys):
     assert [e["step"] for e in json.loads((out / "log.json").read_text())["val"]] == [2, 4]
 
 
+def test_bf16_autocast_path_runs_on_the_cpu(tmp_path, capsys):
+    """The GPU's mixed-precision path (autocast to bfloat16), exercised where no GPU is lent."""
+    summary = train.main([*TINY, "--precision", "bf16", "--steps", "4", "--eval-interval", "4",
+                          "--out", str(tmp_path / "run")])
+    assert "cpu, bf16" in capsys.readouterr().out
+    assert math.isfinite(summary["val_loss"]) and abs(summary["val_loss"] - math.log(N_VOCAB)) < 1.0
+    assert summary["mfu"] is None  # MFU is reported on GPUs only
+    model = checkpoint_model(tmp_path / "run" / "ckpt.pt")
+    assert all(p.dtype == torch.float32 for p in model.parameters()), "autocast keeps the parameters in fp32"
+
+
 def test_bpe_tokenizer_is_trained_saved_and_reused(tmp_path, capsys):
     from llm_course.bpe import BPETokenizer
 
     out = tmp_path / "run"
     bpe = ["--tokenizer", "bpe", "--bpe-vocab", "270", "--steps", "2", "--eval-interval", "2"]
     train.main([*TINY, *bpe, "--out", str(out)])
-    assert BPETokenizer.load(out / "tokenizer.json").n_vocab == 270
+    saved = out / "tokenizer.json"
+    assert BPETokenizer.load(saved).n_vocab == 270
     assert "bpe tokens, n_vocab=270" in capsys.readouterr().out
+    written = saved.stat().st_mtime_ns
+    train.main([*TINY, *bpe[:-4], "--steps", "4", "--eval-interval", "2", "--out", str(out), "--resume"])
+    assert saved.stat().st_mtime_ns == written, "the saved tokenizer is read back, not trained again"
+    assert "for steps 3..4" in capsys.readouterr().out
 
 
 def test_two_processes_under_torchrun_end_with_identical_parameters(tmp_path):
