@@ -152,8 +152,8 @@ class TokenEmbedding(nn.Embedding):
 class PositionEmbedding(nn.Embedding):
     """A learned table P of shape (context_size, n_emb): row j is the vector added at position j.
 
-    Called with a length `t`, it returns the first `t` rows, shape `(t, C)`, ready to be added to
-    token embeddings of shape `(B, t, C)`.
+    Called with a length `t` (an int; `torch.compile` may pass a symbolic one), it returns the first
+    `t` rows, shape `(t, C)`, ready to be added to token embeddings of shape `(B, t, C)`.
 
     >>> PositionEmbedding(context_size=8, n_emb=4)(3).shape
     torch.Size([3, 4])
@@ -167,7 +167,7 @@ class PositionEmbedding(nn.Embedding):
         self.context_size, self.n_emb = context_size, n_emb
 
     def forward(self, t: int) -> torch.Tensor:  # -> (t, C)
-        if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= self.context_size:
+        if isinstance(t, bool) or not isinstance(t, (int, torch.SymInt)) or not 1 <= t <= self.context_size:
             raise ValueError(f"sequence length t={t!r} is outside 1..context_size={self.context_size}")
         positions = torch.arange(t, device=self.weight.device)  # (t,): 0, 1, ..., t-1
         return super().forward(positions)  # (t, C)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from llm_course.embeddings import PositionEmbedding, TokenEmbedding, cosine_similarity, one_hot, pca_2d
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     n_vocab=st.integers(1, 30),
     n_emb=st.integers(1, 12),

@@ -27,7 +27,7 @@ def models() -> list[LanguageModel]:
 # --- softmax -----------------------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.floats(-50, 50, allow_nan=False), min_size=1, max_size=12),
     st.floats(-1e4, 1e4, allow_nan=False),
