@@ -53,6 +53,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 from .bpe import BPETokenizer
 from .data import CORPORA, CorpusError, get_batch, load_text, train_val_split
@@ -443,6 +444,8 @@ def main(argv: list[str] | None = None) -> dict:
 def _train(args, ranks, device, device_kind, amp_dtype, config, train_ids, val_ids, resume_from, record) -> dict:
     """The training loop of `main`, once the options are checked and the process group is joined."""
     out = Path(args.out)
+    if device_kind == "cuda":
+        torch.set_float32_matmul_precision("high")  # what stays fp32 may use TF32 tensor cores
     set_seed(args.seed)  # the same initial parameters on every rank (DDP also copies rank 0's)
     model = GPT(config).to(device)
     optimizer = make_optimizer(model, lr=args.lr, weight_decay=args.weight_decay)
@@ -496,11 +499,8 @@ def _train(args, ranks, device, device_kind, amp_dtype, config, train_ids, val_i
               f"n_vocab={config.n_vocab}) for steps {start_step + 1}..{args.steps}: {ranks.world_size} "
               f"process(es) on {device_kind}, {'bf16' if amp_dtype else 'fp32'}"
               f"{', compiled' if args.compile else ''}", flush=True)
-    progress = None
-    if ranks.is_main and sys.stdout.isatty():
-        from tqdm.auto import tqdm
+    progress = tqdm(total=args.steps, initial=start_step, unit="step") if ranks.is_main and sys.stdout.isatty() else None
 
-        progress = tqdm(total=args.steps, initial=start_step, unit="step")
     def say(line: str) -> None:  # only rank 0 speaks
         if progress is not None:
             progress.write(line)

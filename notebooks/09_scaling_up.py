@@ -104,6 +104,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 from llm_course.bpe import BPETokenizer
 from llm_course.data import CORPORA, CorpusError, get_batch, load_text, train_val_split
@@ -631,6 +632,8 @@ def main(argv: list[str] | None = None) -> dict:
 def _train(args, ranks, device, device_kind, amp_dtype, config, train_ids, val_ids, resume_from, record) -> dict:
     """The training loop of `main`, once the options are checked and the process group is joined."""
     out = Path(args.out)
+    if device_kind == "cuda":
+        torch.set_float32_matmul_precision("high")  # what stays fp32 may use TF32 tensor cores
     set_seed(args.seed)  # the same initial parameters on every rank (DDP also copies rank 0's)
     model = GPT(config).to(device)
     optimizer = make_optimizer(model, lr=args.lr, weight_decay=args.weight_decay)
@@ -684,11 +687,8 @@ def _train(args, ranks, device, device_kind, amp_dtype, config, train_ids, val_i
               f"n_vocab={config.n_vocab}) for steps {start_step + 1}..{args.steps}: {ranks.world_size} "
               f"process(es) on {device_kind}, {'bf16' if amp_dtype else 'fp32'}"
               f"{', compiled' if args.compile else ''}", flush=True)
-    progress = None
-    if ranks.is_main and sys.stdout.isatty():
-        from tqdm.auto import tqdm
+    progress = tqdm(total=args.steps, initial=start_step, unit="step") if ranks.is_main and sys.stdout.isatty() else None
 
-        progress = tqdm(total=args.steps, initial=start_step, unit="step")
     def say(line: str) -> None:  # only rank 0 speaks
         if progress is not None:
             progress.write(line)
@@ -961,9 +961,9 @@ assert all(m["tokens_per_second"] > 0 and m["val_loss"] < math.log(65) for m in 
 #   overlap much with computation; for a model this small it costs little.
 #
 # On the course's build machine (2 cores, shared with other jobs, so the numbers are noisy and
-# pessimistic) one run measured about 25,800 tokens/s for one process with one thread, 2,000 for
-# one process with two threads, and 35,500 for two processes of one thread each. The two-thread
-# run collapsed: the machine's load average was about 5 at the time, so the second thread was
+# pessimistic) one run measured about 27,400 tokens/s for one process with one thread, 4,300 for
+# one process with two threads, and 39,100 for two processes of one thread each. The two-thread
+# run collapsed: the machine's load average was about 6 at the time, so the second thread was
 # rarely running when the first waited for it. The two processes reached 1.4 times the baseline,
 # not 2: they too shared the cores with other jobs, and paid the all-reduce. On GPUs the same
 # trade-off is why NCCL, NVLink and overlapping the all-reduce with the backward pass matter: with
