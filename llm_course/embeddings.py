@@ -29,7 +29,7 @@ def _check_indices(indices: torch.Tensor, size: int, what: str) -> None:
         raise TypeError(f"{what} must be a torch.Tensor of integers, got {type(indices).__name__}")
     if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
         raise TypeError(f"{what} must hold integers, got dtype {indices.dtype}")
-    if indices.numel() > 0:
+    if indices.numel() > 0 and not torch.compiler.is_compiling():  # reading values would split a compiled graph
         low, high = indices.min().item(), indices.max().item()
         if low < 0 or high >= size:
             bad = low if low < 0 else high

@@ -186,7 +186,8 @@ class LanguageModel(nn.Module):
 
         Raises `TypeError` for a non-tensor or a non-integer dtype, and `ValueError` for a shape
         that is not `(t,)` or `(B, t)`, a length `t` outside `1..context_size`, or an index outside
-        `0..n_vocab-1`; each message names the offending value and the limit.
+        `0..n_vocab-1`; each message names the offending value and the limit. (Inside
+        `torch.compile` the index range is not read, which would split the compiled graph.)
         """
         if not isinstance(idx, torch.Tensor):
             raise TypeError(f"idx must be a torch.Tensor of token indices, got {type(idx).__name__}")
@@ -199,7 +200,7 @@ class LanguageModel(nn.Module):
         t = idx.shape[1]
         if not 1 <= t <= self.context_size:
             raise ValueError(f"sequence length t={t} is outside 1..context_size={self.context_size}")
-        if idx.numel() > 0:
+        if idx.numel() > 0 and not torch.compiler.is_compiling():  # reading values would split a compiled graph
             low, high = idx.min().item(), idx.max().item()
             if low < 0:
                 raise ValueError(f"token index {low} is negative; indices must lie in 0..n_vocab-1={self.n_vocab - 1}")

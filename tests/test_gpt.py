@@ -240,3 +240,11 @@ def test_state_dict_round_trip(tmp_path):
     idx = torch.tensor([[1, 2, 3]])
     assert torch.equal(restored(idx), model(idx))
     assert restored.lm_head.weight is restored.token_embedding.weight
+
+
+def test_compiles_without_graph_breaks():
+    model = small_gpt()
+    idx = torch.randint(SMALL["n_vocab"], (2, 5), generator=torch.Generator().manual_seed(6))
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(model)(idx)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
