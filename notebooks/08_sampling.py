@@ -677,7 +677,7 @@ def explore(
     for rank, i in enumerate(alpha.argsort(descending=True)[:n_top].tolist(), start=1):
         token = tokenizer.decode([i])
         rows.append((token, alpha[i].item(), final[i].item()))
-        print(f"{rank:>4}  {repr(token):<8} {alpha[i].item():>7.4f} {final[i].item():>8.4f}")
+        print(f"{rank:>4}  {repr(token):<8} {alpha[i].item():>7.3f} {final[i].item():>8.3f}")
     print(f"entropy of alpha: {entropy(alpha).item():.3f} nats; tokens that can be drawn: {int((final > 0).sum())}")
     generator = torch.Generator().manual_seed(seed)
     for _ in range(n_samples):
