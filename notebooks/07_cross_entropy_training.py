@@ -845,7 +845,7 @@ print(sample_text(model, "ROMEO:", 120))
 # cores that nothing else is using.)
 
 # %% tags=["nbval-ignore-output"]
-STEPS = 1200
+STEPS = 1400
 set_seed(1337)
 optimizer = make_optimizer(model, lr=3e-3, weight_decay=0.1)
 batch_generator = torch.Generator().manual_seed(5)
