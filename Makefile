@@ -54,9 +54,10 @@ lab: $(STAMP)
 
 course: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
-	    echo "executing $$nb"; \
-	    $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	        --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
+	    start=$$(date +%s); \
+	    $(BIN)/jupyter nbconvert --to notebook --execute --inplace --log-level=WARN \
+	        --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
+	    echo "executed $$nb in $$(( $$(date +%s) - start )) s"; \
 	done
 	$(MAKE) sync
 

@@ -62,7 +62,7 @@ def test_every_code_cell_has_run(ipynb):
     unrun = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "".join(c["source"]).strip()
              and c.get("execution_count") is None]
     assert not unrun, f"{ipynb.name}: code cells {unrun} carry no output; run `make course`"
-    counts = [c["execution_count"] for c in cells if c["cell_type"] == "code" and c.get("execution_count")]
+    counts = [c["execution_count"] for c in cells if c["cell_type"] == "code" and c.get("execution_count") is not None]
     assert counts == list(range(1, len(counts) + 1)), f"{ipynb.name}: outputs are not from one top-to-bottom run"
 
 
