@@ -964,12 +964,15 @@ assert all(m["tokens_per_second"] > 0 and m["val_loss"] < math.log(65) for m in 
 #   loopback network, and the faster rank waits for the slower one. On a CPU this exchange cannot
 #   overlap much with computation; for a model this small it costs little.
 #
-# On the course's build machine (2 cores, shared with other jobs, so the numbers are noisy and
-# pessimistic) one run measured about 27,400 tokens/s for one process with one thread, 4,300 for
-# one process with two threads, and 39,100 for two processes of one thread each. The two-thread
-# run collapsed: the machine's load average was about 6 at the time, so the second thread was
-# rarely running when the first waited for it. The two processes reached 1.4 times the baseline,
-# not 2: they too shared the cores with other jobs, and paid the all-reduce. On GPUs the same
+# On the course's build machine (2 cores) two measurements tell the story. On the quiet machine
+# (nothing else running): 56,900 tokens/s for one process with one thread, 75,600 for one process
+# with two threads (1.33 times) and 76,300 for two processes of one thread each (1.34 times): both
+# ways of using the second core help, and neither doubles, because the threads synchronise at
+# every small product and the processes pay the all-reduce. On the same machine shared with other
+# jobs (load average about 6): 27,400, 4,300 and 39,100 tokens/s. The two-thread run collapsed,
+# since the second thread was rarely running when the first waited for it, while the two
+# independent processes still reached 1.4 times the baseline. Your numbers above will differ;
+# the pattern is what to look for. On GPUs the same
 # trade-off is why NCCL, NVLink and overlapping the all-reduce with the backward pass matter: with
 # eight GPUs the gradient of a 124-million-parameter model (250 MB in bf16) is averaged at every step.
 
