@@ -129,6 +129,17 @@ from llm_course.training import cross_entropy, evaluate, learning_rate, load_che
 
 # %%
 #| export
+def _whole_number(text: str, minimum: int, description: str) -> int:
+    """Parse `text` as a whole number >= `minimum` for argparse, or raise its error naming `text`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a {description}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {description}, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number >= 1.
 
@@ -138,24 +149,12 @@ def positive_int(text: str) -> int:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: must be a positive integer, got '0'
     """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+    return _whole_number(text, 1, "positive integer")
 
 
 def non_negative_int(text: str) -> int:
     """An argparse type: a whole number >= 0. `non_negative_int("0") -> 0`."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+    return _whole_number(text, 0, "non-negative integer")
 
 
 def non_negative_float(text: str) -> float:

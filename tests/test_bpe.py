@@ -18,6 +18,26 @@ GPT2_PATTERN = r"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?
 EOT = "<|endoftext|>"
 
 
+def merge_in_words(words: Counter, pair: tuple[bytes, bytes]) -> Counter:
+    """Replace every non-overlapping occurrence of `pair`, left to right, in each word (a tuple of byte strings).
+
+    >>> merge_in_words(Counter({(b"a", b"a", b"a"): 2}), (b"a", b"a"))
+    Counter({(b'aa', b'a'): 2})
+    """
+    merged = Counter()
+    for word, freq in words.items():
+        out, i = [], 0
+        while i < len(word):
+            if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+                out.append(word[i] + word[i + 1])
+                i += 2
+            else:
+                out.append(word[i])
+                i += 1
+        merged[tuple(out)] += freq
+    return merged
+
+
 def oracle_merges(text: str, n_merges: int) -> list[tuple[bytes, bytes]]:
     """An independent naive trainer: tokens are byte strings, every pair is recounted after every merge.
 
@@ -33,18 +53,7 @@ def oracle_merges(text: str, n_merges: int) -> list[tuple[bytes, bytes]]:
         if not counts:
             break
         best = max(counts, key=lambda pair: (counts[pair], pair))
-        merged_words = Counter()
-        for word, freq in words.items():
-            out, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
-                    out.append(word[i] + word[i + 1])
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            merged_words[tuple(out)] += freq
-        words = merged_words
+        words = merge_in_words(words, best)
         merges.append(best)
     return merges
 
@@ -133,18 +142,7 @@ def _is_tie(text: str, merges: list[tuple[bytes, bytes]]) -> bool:
     """Whether, after applying `merges`, two pairs share the top count."""
     words = Counter(tuple(bytes([b]) for b in c.encode()) for c in regex.findall(GPT2_PATTERN, text))
     for best in merges:
-        merged = Counter()
-        for word, freq in words.items():
-            out, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
-                    out.append(word[i] + word[i + 1])
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            merged[tuple(out)] += freq
-        words = merged
+        words = merge_in_words(words, best)
     counts = Counter()
     for word, freq in words.items():
         for pair in zip(word, word[1:], strict=False):
