@@ -68,7 +68,7 @@ export: $(STAMP)
 	$(BIN)/python tools/export_notebooks.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check $(wildcard llm_course tests tools benchmarks notebooks conftest.py)
+	$(BIN)/ruff check $(wildcard llm_course tests tools benchmarks notebooks solutions conftest.py)
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -e '.[dev,bench]'

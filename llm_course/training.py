@@ -21,8 +21,9 @@ Left out on purpose: mixed precision, gradient accumulation, compilation and sev
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'cross_entropy', 'learning_rate', 'make_optimizer', 'evaluate', 'TrainingHistory', 'train',
-           'MarkovSource', 'CheckpointError', 'save_checkpoint', 'load_checkpoint']
+__all__ = ['CHECKPOINT_FORMAT', 'SHAKESPEARE_CHAR', 'cross_entropy', 'learning_rate', 'make_optimizer', 'evaluate',
+           'TrainingHistory', 'train', 'MarkovSource', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+           'Recipe', 'shakespeare_char_model']
 
 # %% ../notebooks/07_cross_entropy_training.ipynb #f3a45845
 import bisect
@@ -536,3 +537,92 @@ def load_checkpoint(
         optimizer.load_state_dict(checkpoint["optimizer"])
     _restore_random_states(checkpoint["random_states"], generator)
     return {"step": checkpoint["step"], "config": checkpoint["config"], "extra": checkpoint["extra"]}
+
+# %% ../notebooks/07_cross_entropy_training.ipynb #bafc466b
+@dataclass(frozen=True)
+class Recipe:
+    """How notebook 07 trains its GPT on Tiny Shakespeare characters; notebooks 08 and 09 reuse it."""
+
+    n_emb: int = 128  # C
+    n_layer: int = 4
+    n_head: int = 4
+    context_size: int = 64  # T
+    dropout: float = 0.0
+    batch_size: int = 32  # B windows of T tokens per update
+    steps: int = 1400  # updates
+    max_lr: float = 3e-3
+    min_lr: float = 3e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.95)
+    seed: int = 1337  # seeds the initialisation
+    batch_seed: int = 5  # seeds the batch generator
+
+    def gpt_config(self, n_vocab: int):
+        """The `GPTConfig` of this recipe for a vocabulary of `n_vocab` tokens."""
+        from llm_course.gpt import GPTConfig
+
+        return GPTConfig(n_vocab=n_vocab, context_size=self.context_size, n_emb=self.n_emb, n_layer=self.n_layer,
+                         n_head=self.n_head, dropout=self.dropout)
+
+    @property
+    def tokens(self) -> int:
+        """Training tokens seen in the whole run: steps x batch_size x context_size."""
+        return self.steps * self.batch_size * self.context_size
+
+
+SHAKESPEARE_CHAR = Recipe()  # notebook 07's run
+
+
+def shakespeare_char_model(
+    checkpoint: str | os.PathLike = "runs/07_shakespeare_char.pt",
+    *,
+    recipe: Recipe = SHAKESPEARE_CHAR,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+):
+    """Notebook 07's trained GPT and its tokenizer: `(model, tokenizer, info)`, the model in eval mode.
+
+    Loads `checkpoint` when notebook 07 has written it (with `weights_only=True`); otherwise trains
+    a fresh GPT with `recipe` (a few minutes on a CPU), saves it there, and returns it. `info` holds
+    `val_loss` (the validation loss at the end of training) and `source` (`"checkpoint"` or
+    `"trained"`).
+    """
+    from llm_course.data import load_text, train_val_split
+    from llm_course.gpt import GPT
+    from llm_course.reproducibility import set_seed
+    from llm_course.tokenizers import CharTokenizer
+
+    path = Path(checkpoint)
+    if path.is_file():
+        record = torch.load(path, map_location="cpu", weights_only=True)
+        tokenizer = CharTokenizer.from_text(record["extra"]["characters"])
+        from llm_course.gpt import GPTConfig
+
+        model = GPT(GPTConfig(**record["config"]))
+        load_checkpoint(path, model=model)
+        info = {"val_loss": float(record["extra"]["val_loss"]), "source": "checkpoint"}
+    else:
+        text = load_text()
+        tokenizer = CharTokenizer.from_text(text)
+        train_ids, val_ids = train_val_split(torch.tensor(tokenizer.encode(text)), 0.9)
+        set_seed(recipe.seed)
+        model = GPT(recipe.gpt_config(tokenizer.n_vocab))
+        if device is not None:
+            model.to(device)
+        optimizer = make_optimizer(model, lr=recipe.max_lr, weight_decay=recipe.weight_decay, betas=recipe.betas)
+        generator = torch.Generator().manual_seed(recipe.batch_seed)
+        history = train(
+            model, train_ids, val_ids, steps=recipe.steps, batch_size=recipe.batch_size, max_lr=recipe.max_lr,
+            warmup_steps=recipe.warmup_steps, min_lr=recipe.min_lr, weight_decay=recipe.weight_decay,
+            optimizer=optimizer, generator=generator, eval_interval=recipe.steps, eval_batches=20,
+            device=device, progress=progress,
+        )
+        info = {"val_loss": history.val_loss[-1], "source": "trained"}
+        save_checkpoint(path, model=model, optimizer=optimizer, step=recipe.steps, config=model.config,
+                        generator=generator, extra={"characters": "".join(tokenizer.vocabulary.tokens),
+                                                    "val_loss": info["val_loss"]})
+    if device is not None:
+        model.to(device)
+    model.eval()
+    return model, tokenizer, info

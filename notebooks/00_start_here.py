@@ -29,7 +29,7 @@
 # (the environment check), `llm_course.data` (the corpus, the train/validation split and
 # batches) and `llm_course.reproducibility` (one call that seeds every random number generator).
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess

@@ -35,7 +35,7 @@
 # often it meets a word it does not know, and how long the sequence of tokens becomes. This
 # notebook writes `llm_course.vocabulary`, the `Vocabulary` class every later notebook uses.
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess

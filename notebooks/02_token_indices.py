@@ -29,7 +29,7 @@
 # indices) and a `decode` (indices to text). It writes `llm_course.tokenizers`, and ends with the
 # whole of Tiny Shakespeare as one tensor of indices: the input of every model that follows.
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess

@@ -33,7 +33,7 @@
 # This notebook writes `llm_course.bpe`, a byte-level BPE tokenizer with GPT-2's pre-tokenization,
 # trains it on Tiny Shakespeare, and compares it with the character and word tokenizers.
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess

@@ -27,7 +27,7 @@
 #
 # It writes the module `llm_course.models`.
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess

@@ -29,7 +29,7 @@
 # It writes two modules: `llm_course.attention` (causal self-attention) and `llm_course.gpt`
 # (the block, the configuration and the model).
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess

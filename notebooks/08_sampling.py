@@ -36,7 +36,7 @@
 # As everywhere in the course, token indices are $1..n_{\text{vocab}}$ in the maths and
 # $0..n_{\text{vocab}}-1$ in the code.
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess

@@ -34,7 +34,7 @@
 # cross-entropy $-\log\alpha_{s_{t+1}}$ averaged over positions and the batch, and the optimiser,
 # schedule, evaluation and checkpoints are `llm_course.training`'s. The program only arranges them.
 
-# %%
+# %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
 import importlib.util
 import subprocess
