@@ -162,39 +162,27 @@ def load_text(name: str = "tiny-shakespeare", *, download: bool = True) -> str:
     return cached.read_text(encoding="utf-8")
 
 # %% ../notebooks/00_start_here.ipynb #72b24ca0
-def train_val_split(ids: Sequence, train_fraction: float = 0.9) -> tuple[Sequence, Sequence]:
-    """Split a sequence into its first `train_fraction` and the rest, in order.
-
-    Works for a string, a list or a tensor of token indices.
-
-    >>> train_val_split(list(range(10)), 0.8)
-    ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
-    """
+def _check_split(ids: Sequence, train_fraction: float) -> None:
+    """Raise `ValueError` unless `ids` has two items or more and `train_fraction` lies in (0, 1)."""
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")
     if len(ids) < 2:
         raise ValueError(f"need at least 2 items to split, got {len(ids)}")
-    n_train = min(max(int(len(ids) * train_fraction), 1), len(ids) - 1)
+
+# %% ../notebooks/00_start_here.ipynb #936ea436
+def train_val_split(ids: Sequence, train_fraction: float = 0.9) -> tuple[Sequence, Sequence]:
+    """Split a sequence (a string, a list or a tensor) into its first `train_fraction` and the rest.
+
+    >>> train_val_split(list(range(10)), 0.8)
+    ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+    """
+    _check_split(ids, train_fraction)
+    n_train = min(max(int(len(ids) * train_fraction), 1), len(ids) - 1)  # neither side is empty
     return ids[:n_train], ids[n_train:]
 
 # %% ../notebooks/00_start_here.ipynb #4f7d0bbd
-def get_batch(
-    ids: torch.Tensor,
-    batch_size: int,
-    context_size: int,
-    generator: torch.Generator | None = None,
-    device: str | torch.device | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """`batch_size` random windows of `ids`: inputs `x` and targets `y = x` shifted by one.
-
-    `ids` is a 1-D tensor (or list) of token indices; `x` and `y` are `torch.long` tensors of
-    shape `(batch_size, context_size)` with `y[b, j] == ids[start_b + j + 1]` when
-    `x[b, j] == ids[start_b + j]`. Pass a seeded `torch.Generator` for reproducible batches.
-
-    >>> x, y = get_batch(torch.arange(10), batch_size=2, context_size=3, generator=torch.Generator().manual_seed(0))
-    >>> bool((y == x + 1).all())
-    True
-    """
+def _check_batch_request(ids: Sequence, batch_size: int, context_size: int) -> torch.Tensor:
+    """`ids` as a 1-D integer tensor long enough for one window, or a `ValueError`/`TypeError` naming the problem."""
     ids = torch.as_tensor(ids)
     if ids.ndim != 1:
         raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
@@ -208,10 +196,27 @@ def get_batch(
         raise ValueError(
             f"ids holds {len(ids)} tokens, too few for one window of context_size + 1 = {context_size + 1}"
         )
+    return ids
+
+# %% ../notebooks/00_start_here.ipynb #d67d991e
+def get_batch(
+    ids: torch.Tensor,
+    batch_size: int,
+    context_size: int,
+    generator: torch.Generator | None = None,
+    device: str | torch.device | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`batch_size` random windows of `ids` (1-D token indices): inputs `x`, targets `y` = `x` shifted by one.
+
+    >>> x, y = get_batch(torch.arange(10), batch_size=2, context_size=3, generator=torch.Generator().manual_seed(0))
+    >>> bool((y == x + 1).all())
+    True
+    """
+    ids = _check_batch_request(ids, batch_size, context_size)
     starts = torch.randint(len(ids) - context_size, (batch_size,), generator=generator)  # (B,)
     positions = starts[:, None] + torch.arange(context_size)  # (B, T)
     x = ids[positions].long()  # (B, T)
-    y = ids[positions + 1].long()  # (B, T)
+    y = ids[positions + 1].long()  # (B, T): the token after each position of x
     if device is not None:
         x, y = x.to(device), y.to(device)
     return x, y

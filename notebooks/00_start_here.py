@@ -24,10 +24,16 @@
 # *into* a small Python package, `llm_course`, which later notebooks import. By notebook 07 the
 # package trains a GPT that writes Shakespeare-like text on a laptop CPU in a few minutes.
 #
-# This notebook does three things: it shows how to run the course, checks your environment, and
-# loads the text we will learn from. It writes three small modules: `llm_course.environment`
-# (the environment check), `llm_course.data` (the corpus, the train/validation split and
-# batches) and `llm_course.reproducibility` (one call that seeds every random number generator).
+# This notebook shows the whole road in one picture, fixes the notation, shows how to run the
+# course, and loads the text we will learn from. It writes three small modules:
+# `llm_course.data` (the corpus, the split into training and validation text, and batches),
+# `llm_course.reproducibility` (one call that seeds every random number generator) and
+# `llm_course.environment` (a check of your installation).
+#
+# **How to read a notebook.** Some code cells are *folded*: JupyterLab shows them as a thin bar
+# with `⋯`, and a click opens them. They hold plumbing (checks of bad input, file handling,
+# drawing code) that the package needs but the idea does not. They still run, and their output
+# stays visible.
 
 # %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
@@ -45,6 +51,112 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 #| default_exp data
 
 # %% [markdown]
+# ## The course in one picture
+#
+# A text is cut into **tokens**, tokens become whole-number **indices**, each index picks a vector
+# $\mathbf{e}_i$, and the model $\text{LLM}_\theta$ turns the sequence into $\boldsymbol\alpha$,
+# one probability for every token of the vocabulary: how likely each is to come next. From
+# $\boldsymbol\alpha$ the road forks. In **training** we read the probability $\boldsymbol\alpha$
+# gives to the token that really came next, $s_{\ell+1}$ (after $\ell$ tokens), and the loss
+# $-\log\alpha_{s_{\ell+1}}$ says how surprised the model was; in **generation** we draw the next token from $\boldsymbol\alpha$ and
+# append it. Under each box is the notebook that builds it. (The indices are those of the
+# 65 characters of our corpus, counted from 0 as the code does; the cell that draws the picture is
+# folded.)
+
+# %% jupyter={"source_hidden": true}
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+
+def draw_pipeline(example: str, indices: list[int]) -> None:
+    """The course in one picture: text -> tokens -> indices -> vectors -> LLM -> alpha -> loss / sample."""
+    stages = [
+        ("text", f'"{example}"', "00"),
+        ("tokens", " ".join("␣" if c == " " else c for c in example), "01, 03"),
+        ("indices (code: 0-based)", " ".join(map(str, indices)), "02"),
+        ("vectors", r"$\mathbf{e}_{s_1},\dots,\mathbf{e}_{s_\ell}$", "04"),
+        ("the model", r"$\mathrm{LLM}_\theta$", "05, 06"),
+        ("next-token probabilities", r"$\alpha\in\Delta^{n_{vocab}}$", "05"),
+    ]
+    fig, ax = plt.subplots(figsize=(14, 3.8))
+    ax.set_xlim(0, 14.2)
+    ax.set_ylim(0, 3.6)
+    ax.axis("off")
+    width, height, gap, y = 1.6, 1.0, 0.3, 1.5
+    for k, (name, content, notebooks) in enumerate(stages):
+        x = 0.1 + k * (width + gap)
+        ax.add_patch(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.05", facecolor="#e8f0fb", edgecolor="#3b6ea8"))
+        ax.text(x + width / 2, y + height + 0.2, name, ha="center", fontsize=9, color="#333333")
+        ax.text(x + width / 2, y + height / 2, content, ha="center", va="center", fontsize=11)
+        ax.text(x + width / 2, y - 0.25, f"notebook {notebooks}", ha="center", fontsize=8, color="#777777")
+        if k:
+            ax.annotate("", xy=(x - 0.03, y + height / 2), xytext=(x - gap + 0.03, y + height / 2),
+                        arrowprops={"arrowstyle": "->", "color": "#3b6ea8"})
+    x_alpha = 0.1 + (len(stages) - 1) * (width + gap) + width
+    ends = [(2.6, "training: the loss", r"$-\log\,\alpha_{s_{\ell+1}}$", "07", "#fbe8e8", "#a83b3b"),
+            (0.35, "generation: a sample", r"$\hat{s}_{\ell+1}\sim\mathrm{Categorical}(\alpha)$", "08", "#e8fbea", "#3ba84a")]
+    for y_end, name, content, notebook, face, edge in ends:
+        x = x_alpha + 0.4
+        ax.add_patch(FancyBboxPatch((x, y_end), 2.5, 0.7, boxstyle="round,pad=0.05", facecolor=face, edgecolor=edge))
+        ax.text(x + 1.25, y_end + 0.48, name, ha="center", fontsize=9)
+        ax.text(x + 1.25, y_end + 0.2, content, ha="center", fontsize=10)
+        ax.annotate("", xy=(x - 0.03, y_end + 0.35), xytext=(x_alpha + 0.05, y + height / 2),
+                    arrowprops={"arrowstyle": "->", "color": edge})
+        ax.text(x + 1.25, y_end - 0.22, f"notebook {notebook}", ha="center", fontsize=8, color="#777777")
+    ax.set_title("The course in one picture: text becomes indices, the model maps them to probabilities α; "
+                 "the loss trains it, sampling makes text", fontsize=11)
+    plt.show()
+
+
+PICTURE_INDICES = [32, 53, 1, 40, 43]  # "T", "o", " ", "b", "e" among the 65 characters (checked below)
+draw_pipeline("To be", PICTURE_INDICES)
+
+# %% [markdown]
+# ## The notation
+#
+# The course tells one mathematical story, and every notebook, docstring and test uses the same
+# symbols for it. Here is the whole cast; each notebook introduces its members properly.
+#
+# | concept | maths | in the code |
+# |---|---|---|
+# | vocabulary: the set of tokens (characters, words, pieces of words) | $\mathcal{V}$ | `Vocabulary` |
+# | one token | $\mathbf{t}\in\mathcal{V}$ | `token`, a `str` |
+# | vocabulary size | $n_{\text{vocab}}$ | `n_vocab` (GPT-2: 50,257) |
+# | the vocabulary sorted into a sequence | $\mathcal{S}=(\mathbf{t}_1,\dots,\mathbf{t}_{n_{\text{vocab}}})$ | `Vocabulary.tokens` |
+# | the token indices | $\mathcal{I}=\{1,\dots,n_{\text{vocab}}\}$ | $0,\dots,n_{\text{vocab}}-1$: **code counts from 0** |
+# | one token index | $i\in\mathcal{I}$ | `index`; $\mathbf{t}_i$ is `tokens[i - 1]` |
+# | embedding size | $n_{\text{emb}}$ | `n_emb` |
+# | embedding of token $i$ | $\mathbf{e}_i\in\mathbb{R}^{n_{\text{emb}}}$ | row `i - 1` of the embedding table |
+# | context size: the longest input | $T$ | `context_size` |
+# | the length of one input, $1\le\ell\le T$ | $\ell$ | `t`, as in the shape `(B, t)` |
+# | an input sequence of token indices | $(s_1,\dots,s_\ell)\in\mathcal{I}^{\ell}$ | `idx`, shape `(B, t)` |
+# | batch size: how many sequences go through the model at once | (code only) | `batch_size`, the `B` of shapes |
+# | probability vectors over the vocabulary | $\Delta^{n_{\text{vocab}}}=\{\boldsymbol\alpha\in[0,1]^{n_{\text{vocab}}}:\sum_i\alpha_i=1\}$ | |
+# | the parameters | $\theta$ | `model.parameters()` |
+# | the model | $\text{LLM}_\theta:\mathcal{I}^{\le T}\to\Delta^{n_{\text{vocab}}}$ | a `LanguageModel` |
+# | the next-token distribution | $\boldsymbol\alpha=\text{LLM}_\theta(s_1,\dots,s_\ell)$ | `probs` (softmax of `logits`) |
+# | a sampled next token | $\hat s_{\ell+1}\sim\text{Categorical}(\boldsymbol\alpha)$ | `sample_next(...)` |
+# | the true next token | $s_{\ell+1}$ | `targets` |
+# | the loss, in nats (natural logarithm) | $-\log\alpha_{s_{\ell+1}}$ | `cross_entropy(logits, targets)` |
+#
+# In words: an LLM is a function,
+#
+# $$\text{LLM}_\theta:\ \mathcal{I}^{\le T}\to\Delta^{n_{\text{vocab}}},\qquad
+# \mathcal{I}^{\le T}=\mathcal{I}^1\cup\mathcal{I}^2\cup\dots\cup\mathcal{I}^T .$$
+#
+# It takes any sequence of 1 to $T$ token indices (the model's input is indices, never text) and
+# returns a probability vector: one number $\alpha_i\ge 0$ for every token of the vocabulary, how
+# likely it is to come next, summing to 1. Training adjusts $\theta$ so that the probability
+# given to the token that really came next is high. Generating text draws a token from
+# $\boldsymbol\alpha$, appends it, and asks again.
+#
+# **Counting from 1 or from 0.** The maths numbers tokens $1,\dots,n_{\text{vocab}}$, as maths does;
+# Python and PyTorch number them $0,\dots,n_{\text{vocab}}-1$. Token $\mathbf{t}_i$ of the maths is
+# `vocabulary.tokens[i - 1]` in the code, and its embedding $\mathbf{e}_i$ is row `i - 1` of the
+# table. Notebooks that show both say so again. **Two letters:** the bold $\mathbf{t}$ is a token,
+# $\ell$ the length of an input; the code writes that length `t` (in shapes such as `(B, t)`),
+# and `B` is the batch size.
+
+# %% [markdown]
 # ## How to run the course
 #
 # | where | how |
@@ -53,17 +165,16 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # | **Binder** | click the Binder badge above: a JupyterLab in your browser with everything installed (2 GB of memory, 2 CPU cores: every notebook fits). |
 # | **Colab** | click the Colab badge: the first code cell of every notebook installs the `llm_course` package, and leaves Colab's own PyTorch alone. |
 #
-# Work through the notebooks in order; each one ends with a summary and exercises. Every code
-# cell's output you see was produced by running the notebook top to bottom, and our tests check
-# that running it again gives the same output. If you change a cell and get another number, that
-# is a real difference.
+# Work through the notebooks in order; each one ends with a summary and exercises that check
+# themselves. Every code cell's output you see was produced by running the notebook top to
+# bottom, and our tests check that running it again gives the same output. If you change a cell
+# and get another number, that is a real difference.
 #
-# ### Check your environment
-#
-# The next cell prints what you are running on and fails loudly if a package the course needs is
-# missing. Its output differs from machine to machine, which is fine.
+# **Check your environment.** The next cell prints what you are running on and fails loudly if a
+# package the course needs is missing. Its output differs from machine to machine, which is fine.
+# (`llm_course.environment`, folded here, also holds `check_peak_memory`, which ends every notebook.)
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export environment
 """What the course runs on: a check of the environment, and the memory a notebook used.
 
@@ -77,7 +188,7 @@ Left out on purpose: GPU memory (see `torch.cuda.max_memory_allocated`) and per-
 
 from __future__ import annotations
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export environment
 import importlib.util
 import os
@@ -148,39 +259,6 @@ for key, value in check_environment().items():
     print(f"{key:8} {value}")
 
 # %% [markdown]
-# ## The notation
-#
-# The course tells one mathematical story, and every notebook, docstring and test uses the same
-# symbols for it. Here is the whole cast; each notebook introduces its members properly.
-#
-# | concept | maths | in the code |
-# |---|---|---|
-# | vocabulary: the set of tokens (characters, words, pieces of words) | $\mathcal{V}$ | `Vocabulary` |
-# | one token | $\mathbf{t}\in\mathcal{V}$ | `token`, a `str` |
-# | vocabulary size | $n_{\text{vocab}}$ | `n_vocab` (GPT-2: 50,257) |
-# | the vocabulary sorted into a sequence | $\mathcal{S}=(\mathbf{t}_1,\dots,\mathbf{t}_{n_{\text{vocab}}})$ | `Vocabulary.tokens` |
-# | token index | $i\in\{1,\dots,n_{\text{vocab}}\}$ | `index`: **0-based in code**, $0,\dots,n_{\text{vocab}}-1$ |
-# | embedding size | $n_{\text{emb}}$ | `n_emb` |
-# | embedding of token $i$ | $\mathbf{e}_i\in\mathbb{R}^{n_{\text{emb}}}$ | row `i` of the embedding table |
-# | context size: the longest input | $T$ | `context_size` |
-# | an input sequence of token indices | $(s_1,\dots,s_t)$, $1\le t\le T$ | `idx`, shape `(B, t)` |
-# | the parameters | $\theta$ | `model.parameters()` |
-# | the model | $\text{LLM}_\theta$ | a `LanguageModel` |
-# | the next-token distribution | $\boldsymbol\alpha\in[0,1]^{n_{\text{vocab}}}$, $\sum_i\alpha_i=1$ | `probs` (softmax of `logits`) |
-# | a sampled next token | $\hat s_{t+1}\sim\text{Categorical}(\boldsymbol\alpha)$ | `sample_next(...)` |
-# | the true next token | $s_{t+1}$ | `targets` |
-# | the loss | $-\log\alpha_{s_{t+1}}$ | `cross_entropy(logits, targets)` |
-#
-# In words: an LLM is a function. It takes a sequence of at most $T$ token indices and returns a
-# probability for every token of the vocabulary: how likely each one is to come next. Training
-# adjusts $\theta$ so that the probability given to the token that really came next is high.
-# Generating text draws a token from $\boldsymbol\alpha$, appends it, and asks again.
-#
-# **Counting from 1 or from 0.** The maths numbers tokens $1,\dots,n_{\text{vocab}}$, as maths does;
-# Python and PyTorch number them $0,\dots,n_{\text{vocab}}-1$. Token $\mathbf{t}_i$ of the maths is
-# `vocabulary.tokens[i - 1]` in the code. Notebooks that show both say so again.
-
-# %% [markdown]
 # ## The map of the course
 #
 # | # | notebook | the idea | writes |
@@ -202,22 +280,23 @@ for key, value in check_environment().items():
 # %% [markdown]
 # ## The corpus: Tiny Shakespeare
 #
-# We learn from one small text: about 40,000 lines of Shakespeare's plays collected by Andrej
-# Karpathy for his char-rnn project, 1,115,394 characters in all. It is small enough to train on
-# with a CPU in minutes and large enough for a model to learn spelling, names and the shape of a
-# play.
+# We learn from one small text: 40,000 lines of Shakespeare's plays collected by Andrej Karpathy
+# for his char-rnn project, 1,115,394 characters in all. It is small enough to train on with a
+# CPU in minutes and large enough for a model to learn spelling, names and the shape of a play.
 #
 # The text is not part of this repository. `load_text` looks for it, in order:
 #
 # 1. in the folder named by the environment variable `LLM_COURSE_DATA` (our tests and CI point it at a local copy);
 # 2. in your user cache folder (`~/.cache/llm-course`, or the folder named by `LLM_COURSE_CACHE`);
-# 3. on the internet, from its public source; the download is checked against its SHA-256
-#    fingerprint and written atomically (to a temporary file that is renamed into place), so a
+# 3. on the internet, from its public source. The download streams into a temporary file, is
+#    checked against the text's SHA-256 fingerprint, and only then is renamed into place, so a
 #    broken download never leaves a broken file behind.
 #
-# A file whose fingerprint is wrong is never used. The cells below are the module `llm_course.data`.
+# A copy whose fingerprint is wrong is never used, and offline with no copy, the error says where
+# to put the file. All of that is plumbing: the five folded cells below are that part of
+# `llm_course.data`. Open them if you want to see how a careful downloader is written.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 """The corpus: find, download, verify and cache a text; split it; cut it into batches.
 
@@ -233,7 +312,8 @@ processes; the course's corpus is one megabyte.
 
 from __future__ import annotations
 
-# %%
+
+# %% jupyter={"source_hidden": true}
 #| export
 import hashlib
 import os
@@ -246,7 +326,8 @@ from pathlib import Path
 
 import torch
 
-# %%
+
+# %% jupyter={"source_hidden": true}
 #| export
 DATA_ENV = "LLM_COURSE_DATA"  # a folder that holds corpus files; looked at first
 CACHE_ENV = "LLM_COURSE_CACHE"  # overrides the user cache folder
@@ -278,7 +359,7 @@ class CorpusError(RuntimeError):
     """A corpus could not be found, downloaded or verified."""
 
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 def sha256_of(path: str | os.PathLike) -> str:
     """The SHA-256 fingerprint of a file, as 64 hexadecimal digits.
@@ -306,12 +387,7 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "llm-course"
 
 
-# %% [markdown]
-# The download streams into a temporary file in the destination folder, hashing as it goes. Only
-# a complete file with the right fingerprint is renamed into place (`os.replace` is atomic on one
-# file system); anything else is deleted and reported.
-
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 def _download(corpus: Corpus, destination: Path, timeout: float = 60.0) -> None:
     """Download `corpus.url` to `destination`, atomically and verified, or raise `CorpusError`."""
@@ -347,7 +423,7 @@ def _download(corpus: Corpus, destination: Path, timeout: float = 60.0) -> None:
         temporary.unlink(missing_ok=True)
 
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 def load_text(name: str = "tiny-shakespeare", *, download: bool = True) -> str:
     """The text of the corpus `name`, verified against its SHA-256.
@@ -388,9 +464,9 @@ def load_text(name: str = "tiny-shakespeare", *, download: bool = True) -> str:
         _download(corpus, cached)
     return cached.read_text(encoding="utf-8")
 
-
 # %% [markdown]
-# Let us load it and look.
+# Let us load it and look: its size, its 65 distinct characters (in Python's order: the newline
+# `\n` first, then the space and the punctuation), and the start of the play.
 
 # %%
 text = load_text("tiny-shakespeare")
@@ -398,6 +474,7 @@ characters = sorted(set(text))
 print(f"{len(text):,} characters, {len(characters)} distinct, {text.count(chr(10)):,} lines")
 print(repr("".join(characters)))
 assert len(text) == 1_115_394 and len(characters) == 65
+assert [characters.index(c) for c in "To be"] == PICTURE_INDICES, "the indices of the picture above"
 print()
 print(text[:250])
 
@@ -408,21 +485,26 @@ print(text[:250])
 # first 90% is for **training**, the last 10% for **validation**. The split is by position, not
 # at random, so that no line of the validation text also appears, cut up, in the training text.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
-def train_val_split(ids: Sequence, train_fraction: float = 0.9) -> tuple[Sequence, Sequence]:
-    """Split a sequence into its first `train_fraction` and the rest, in order.
-
-    Works for a string, a list or a tensor of token indices.
-
-    >>> train_val_split(list(range(10)), 0.8)
-    ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
-    """
+def _check_split(ids: Sequence, train_fraction: float) -> None:
+    """Raise `ValueError` unless `ids` has two items or more and `train_fraction` lies in (0, 1)."""
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")
     if len(ids) < 2:
         raise ValueError(f"need at least 2 items to split, got {len(ids)}")
-    n_train = min(max(int(len(ids) * train_fraction), 1), len(ids) - 1)
+
+
+# %%
+#| export
+def train_val_split(ids: Sequence, train_fraction: float = 0.9) -> tuple[Sequence, Sequence]:
+    """Split a sequence (a string, a list or a tensor) into its first `train_fraction` and the rest.
+
+    >>> train_val_split(list(range(10)), 0.8)
+    ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+    """
+    _check_split(ids, train_fraction)
+    n_train = min(max(int(len(ids) * train_fraction), 1), len(ids) - 1)  # neither side is empty
     return ids[:n_train], ids[n_train:]
 
 
@@ -438,27 +520,13 @@ print("the validation text starts:", repr(val_text[:60]))
 # Notebook 07 explains why and how in detail; here is the tool. A model with context size $T$
 # learns from windows of $T+1$ consecutive token indices: the input `x` is the first $T$, the
 # targets `y` are the same window shifted by one position, so that `y[b, j]` is the token that
-# follows `x[b, :j+1]`. `get_batch` cuts `batch_size` such windows at random places.
+# follows `x[b, :j+1]`. `get_batch` cuts `batch_size` ($B$) such windows at random places and
+# stacks them into two tensors of shape `(B, T)`.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
-def get_batch(
-    ids: torch.Tensor,
-    batch_size: int,
-    context_size: int,
-    generator: torch.Generator | None = None,
-    device: str | torch.device | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """`batch_size` random windows of `ids`: inputs `x` and targets `y = x` shifted by one.
-
-    `ids` is a 1-D tensor (or list) of token indices; `x` and `y` are `torch.long` tensors of
-    shape `(batch_size, context_size)` with `y[b, j] == ids[start_b + j + 1]` when
-    `x[b, j] == ids[start_b + j]`. Pass a seeded `torch.Generator` for reproducible batches.
-
-    >>> x, y = get_batch(torch.arange(10), batch_size=2, context_size=3, generator=torch.Generator().manual_seed(0))
-    >>> bool((y == x + 1).all())
-    True
-    """
+def _check_batch_request(ids: Sequence, batch_size: int, context_size: int) -> torch.Tensor:
+    """`ids` as a 1-D integer tensor long enough for one window, or a `ValueError`/`TypeError` naming the problem."""
     ids = torch.as_tensor(ids)
     if ids.ndim != 1:
         raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
@@ -472,14 +540,53 @@ def get_batch(
         raise ValueError(
             f"ids holds {len(ids)} tokens, too few for one window of context_size + 1 = {context_size + 1}"
         )
+    return ids
+
+
+# %%
+#| export
+def get_batch(
+    ids: torch.Tensor,
+    batch_size: int,
+    context_size: int,
+    generator: torch.Generator | None = None,
+    device: str | torch.device | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`batch_size` random windows of `ids` (1-D token indices): inputs `x`, targets `y` = `x` shifted by one.
+
+    >>> x, y = get_batch(torch.arange(10), batch_size=2, context_size=3, generator=torch.Generator().manual_seed(0))
+    >>> bool((y == x + 1).all())
+    True
+    """
+    ids = _check_batch_request(ids, batch_size, context_size)
     starts = torch.randint(len(ids) - context_size, (batch_size,), generator=generator)  # (B,)
     positions = starts[:, None] + torch.arange(context_size)  # (B, T)
     x = ids[positions].long()  # (B, T)
-    y = ids[positions + 1].long()  # (B, T)
+    y = ids[positions + 1].long()  # (B, T): the token after each position of x
     if device is not None:
         x, y = x.to(device), y.to(device)
     return x, y
 
+
+# %% [markdown]
+# We have no tokenizer yet (notebook 02 builds one), so we stand in each character's code point
+# (`ord`) for its token index, and print every window as text. Each `y` is its `x` moved one
+# character to the right:
+
+# %%
+ids = torch.tensor([ord(c) for c in text[:1000]])  # a stand-in for token indices until notebook 02
+x, y = get_batch(ids, batch_size=4, context_size=8, generator=torch.Generator().manual_seed(0))
+for x_row, y_row in zip(x.tolist(), y.tolist(), strict=True):
+    print(f"x = {''.join(map(chr, x_row))!r:12}   y = {''.join(map(chr, y_row))!r}")
+assert x.shape == y.shape == (4, 8) and torch.equal(x[:, 1:], y[:, :-1]), "y is x shifted by one"
+
+# %% [markdown]
+# One window is $T$ training examples, not one: every prefix of `x` is a context, and the token
+# below its end in `y` is what should come next. For the first window:
+
+# %%
+for j in range(8):
+    print(f"{''.join(map(chr, x[0, : j + 1].tolist()))!r:>12} -> {chr(y[0, j])!r}")
 
 # %% [markdown]
 # ## Reproducibility: one seed for everything
@@ -487,9 +594,9 @@ def get_batch(
 # Training and sampling draw random numbers from three generators: Python's `random`, NumPy's and
 # PyTorch's. `set_seed` seeds all three, so that running a notebook again gives the same numbers;
 # every notebook calls it first. (For batches and samples we also pass explicit
-# `torch.Generator`s, which makes a result independent of what ran before it.)
+# `torch.Generator`s, as above, which makes a result independent of what ran before it.)
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export reproducibility
 """One call that seeds every random number generator the course uses.
 
@@ -525,33 +632,67 @@ def set_seed(seed: int) -> None:
 
 # %%
 set_seed(1337)
-ids = torch.tensor([ord(c) for c in text[:1000]])  # a stand-in for token indices until notebook 02
-x, y = get_batch(ids, batch_size=2, context_size=8, generator=torch.Generator().manual_seed(0))
-print("x:", x.tolist())
-print("y:", y.tolist())
-assert torch.equal(x[:, 1:], y[:, :-1]), "y is x shifted by one position"
+first = torch.rand(3)
+set_seed(1337)
+print("the same seed, the same numbers:", torch.equal(first, torch.rand(3)))
 
 # %% [markdown]
 # ## Summary
 #
-# - Run the course with `make lab` (locally), the Binder badge or the Colab badge.
+# - The pipeline: text → tokens → indices → vectors $\mathbf{e}_i$ → $\text{LLM}_\theta$ →
+#   $\boldsymbol\alpha$, then the loss $-\log\alpha_{s_{\ell+1}}$ (training) or a sample
+#   $\hat s_{\ell+1}$ (generation).
 # - The notation is fixed: a vocabulary $\mathcal{V}$, sorted into $\mathcal{S}$; token indices
-#   ($1..n_{\text{vocab}}$ in the maths, $0..n_{\text{vocab}}-1$ in code); an LLM maps at most $T$
-#   indices to a probability vector $\boldsymbol\alpha$.
+#   $\mathcal{I}=\{1,\dots,n_{\text{vocab}}\}$ in the maths, $0..n_{\text{vocab}}-1$ in code;
+#   $\text{LLM}_\theta:\mathcal{I}^{\le T}\to\Delta^{n_{\text{vocab}}}$.
+# - Run the course with `make lab` (locally), the Binder badge or the Colab badge.
 # - `llm_course.data.load_text` gives Tiny Shakespeare, verified; `train_val_split` keeps the last
-#   10% for validation; `get_batch` cuts windows `x` and targets `y` shifted by one.
+#   10% for validation; `get_batch` cuts $B$ windows `x` of $T$ indices and targets `y` shifted by one.
 # - `llm_course.reproducibility.set_seed` makes every run repeatable.
 #
 # ## Exercises
+#
+# Each exercise is a function to complete: fill in the starter cell, run it, then run the `check`
+# cell under it. The check calls your function on several inputs, some drawn at random, compares
+# with the course's own code, and prints one line: ✓, or ✗ with a hint. The stored notebook shows
+# the unsolved state. Solutions are in `solutions/00_start_here.py` in the repository; try first.
+#
+# **00.1 How many windows?** `get_batch` chooses each window's start at random. From `n_tokens`
+# token indices and a context size `context_size`, how many different windows `(x, y)` can it
+# choose from? Remember that `y` reaches one token further than `x`.
+
+# %%
+from llm_course.exercises import check
+
+
+def count_windows(n_tokens: int, context_size: int) -> int:
+    """The number of different windows (x, y) that get_batch can cut from n_tokens indices."""
+    raise NotImplementedError  # your code here
+
+
+check("00.1", count_windows)
+
+# %% [markdown]
+# **00.2 A batch by hand.** Given the start of every window, build `x` and `y` yourself: `x[b]` is
+# the `context_size` indices from `starts[b]` on, and `y[b]` the same window one position to the
+# right. Both are tensors of shape `(B, T)`, where `B = len(starts)`.
+
+# %%
+def batch_at(ids: torch.Tensor, starts: torch.Tensor, context_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The windows of ids that start at `starts`: inputs x and targets y, each of shape (B, T)."""
+    raise NotImplementedError  # your code here
+
+
+check("00.2", batch_at)
+
+# %% [markdown]
+# Questions to think about (no check):
 #
 # 1. How many lines does the validation text have? Which play does it start in?
 # 2. Set `LLM_COURSE_DATA` to an empty folder and `LLM_COURSE_CACHE` to another, and call
 #    `load_text(download=False)`. Read the error: does it tell you what to do?
 # 3. Change one byte of a copy of the corpus and load it through `LLM_COURSE_DATA`. What happens?
-# 4. With `context_size=8`, how many different windows does `get_batch` choose from in the
-#    training text?
-
-# %% [markdown]
+#
 # Every notebook ends by reporting the peak memory its kernel used (Binder allows 2 GB); later
 # notebooks import `check_peak_memory` from `llm_course.environment`.
 
