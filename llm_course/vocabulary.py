@@ -38,71 +38,53 @@ class UnknownTokenError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class Vocabulary:
-    """A set of tokens sorted into the sequence S = (t_1, ..., t_n_vocab), indexed from 0 in code.
+def _check_token(token: object, what: str) -> str:
+    """`token` if it is a non-empty `str`; otherwise a `TypeError` or `ValueError` that names it."""
+    if not isinstance(token, str):
+        raise TypeError(f"{what} must be a str, got {token!r} of type {type(token).__name__}")
+    if token == "":
+        raise ValueError(f"{what} must not be the empty string '' (it would spell nothing)")
+    return token
 
-    >>> vocabulary = Vocabulary(["b", "a", "c", "a"])   # any iterable of strings; duplicates collapse
-    >>> len(vocabulary), vocabulary.tokens
-    (3, ('a', 'b', 'c'))
-    >>> vocabulary.index("c"), vocabulary.token(0), "b" in vocabulary
-    (2, 'a', True)
-    >>> with_unknown = Vocabulary("banana", unknown="<unk>")   # a string is an iterable of characters
-    >>> with_unknown.tokens, with_unknown.index("z")
-    (('a', 'b', 'n', '<unk>'), 3)
-    """
 
-    def __init__(self, tokens: Iterable[str], unknown: str | None = None) -> None:
-        if unknown is not None:
-            self._check_token(unknown, what="the unknown token")
-        distinct: set[str] = set()
-        for token in tokens:
-            self._check_token(token, what="a token")
-            distinct.add(token)
-        distinct.discard(unknown)  # the unknown token has its own place, at the end
-        if not distinct:
-            shown = repr(tokens) if isinstance(tokens, (str, list, tuple, set, frozenset, dict)) else "an empty iterable"
-            besides = f" besides the unknown token {unknown!r}" if unknown is not None else ""
-            raise ValueError(f"a vocabulary needs at least one token{besides}, got 0 tokens from {shown}")
-        self._tokens: tuple[str, ...] = tuple(sorted(distinct)) + ((unknown,) if unknown is not None else ())
-        self._index: dict[str, int] = {token: index for index, token in enumerate(self._tokens)}
-        self.unknown = unknown
+def _distinct_tokens(tokens: Iterable[str], unknown: str | None) -> set[str]:
+    """The distinct tokens, each checked, without the unknown token; a `ValueError` when none is left."""
+    if unknown is not None:
+        _check_token(unknown, what="the unknown token")
+    distinct = {_check_token(token, what="a token") for token in tokens} - {unknown}
+    if not distinct:
+        shown = repr(tokens) if isinstance(tokens, (str, list, tuple, set, frozenset, dict)) else "an empty iterable"
+        besides = f" besides the unknown token {unknown!r}" if unknown is not None else ""
+        raise ValueError(f"a vocabulary needs at least one token{besides}, got 0 tokens from {shown}")
+    return distinct
 
-    @staticmethod
-    def _check_token(token: object, what: str) -> None:
-        if not isinstance(token, str):
-            raise TypeError(f"{what} must be a str, got {token!r} of type {type(token).__name__}")
-        if token == "":
-            raise ValueError(f"{what} must not be the empty string '' (it would spell nothing)")
 
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        """S: the sorted tokens, then the unknown token (if any). `tokens[i - 1]` is t_i of the maths."""
-        return self._tokens
+def _check_index(index: object, n_vocab: int) -> int:
+    """`index` as an int in 0..n_vocab - 1 (NumPy and 0-d PyTorch integers too), or an error naming it."""
+    if isinstance(index, bool):
+        raise TypeError(f"a token index must be an int, got {index!r} of type bool")
+    try:
+        position = operator.index(index)
+    except TypeError:
+        raise TypeError(f"a token index must be an int, got {index!r} of type {type(index).__name__}") from None
+    if not 0 <= position < n_vocab:
+        raise IndexError(
+            f"token index {position} is out of range: this vocabulary has n_vocab = {n_vocab} "
+            f"tokens, with indices 0..{n_vocab - 1} in code"
+        )
+    return position
 
-    @property
-    def n_vocab(self) -> int:
-        """The number of tokens, the unknown token included (the same as `len(vocabulary)`)."""
-        return len(self._tokens)
 
-    @property
-    def unknown_index(self) -> int | None:
-        """The index of the unknown token (always the last one), or `None` when there is none."""
-        return None if self.unknown is None else len(self._tokens) - 1
+class _VocabularyPlumbing:
+    """What a `Vocabulary` needs besides the idea: errors for unknown tokens, equality, hashing, printing."""
 
-    def index(self, token: str) -> int:
-        """The 0-based index of `token`; of the unknown token if `token` is not in the vocabulary.
+    _tokens: tuple[str, ...]
+    unknown: str | None
 
-        Raises `UnknownTokenError` (a `KeyError`) naming `token` when it is not in the vocabulary
-        and there is no unknown token, and `TypeError` when `token` is not a `str`.
-
-        >>> Vocabulary("abc").index("b")
-        1
-        """
+    def _index_of_unknown(self, token: object) -> int:
+        """The unknown token's index for a `token` not in the vocabulary, or an error that names `token`."""
         if not isinstance(token, str):
             raise TypeError(f"a token must be a str, got {token!r} of type {type(token).__name__}")
-        index = self._index.get(token)
-        if index is not None:
-            return index
         if self.unknown is not None:
             return len(self._tokens) - 1
         raise UnknownTokenError(
@@ -110,39 +92,19 @@ class Vocabulary:
             "build the vocabulary with unknown='<unk>' to map such tokens to an unknown token"
         )
 
-    def token(self, index: int) -> str:
-        """The token with 0-based index `index` (t_{index + 1} of the maths).
-
-        Raises `TypeError` naming `index` when it is not an integer (a `bool` or a float is not),
-        and `IndexError` naming it when it is below 0 or at least n_vocab.
-
-        >>> Vocabulary("abc").token(2)
-        'c'
-        """
-        if isinstance(index, bool):
-            raise TypeError(f"a token index must be an int, got {index!r} of type bool")
-        try:
-            position = operator.index(index)  # accepts int, NumPy and 0-d PyTorch integers
-        except TypeError:
-            raise TypeError(f"a token index must be an int, got {index!r} of type {type(index).__name__}") from None
-        if not 0 <= position < len(self._tokens):
-            raise IndexError(
-                f"token index {position} is out of range: this vocabulary has n_vocab = {len(self._tokens)} "
-                f"tokens, with indices 0..{len(self._tokens) - 1} in code"
-            )
-        return self._tokens[position]
+    @property
+    def unknown_index(self) -> int | None:
+        """The index of the unknown token (always the last one), or `None` when there is none."""
+        return None if self.unknown is None else len(self._tokens) - 1
 
     def __len__(self) -> int:
         return len(self._tokens)
-
-    def __contains__(self, token: object) -> bool:
-        return isinstance(token, str) and token in self._index
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tokens)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Vocabulary):
+        if not isinstance(other, _VocabularyPlumbing):
             return NotImplemented
         return self._tokens == other._tokens and self.unknown == other.unknown
 
@@ -155,17 +117,53 @@ class Vocabulary:
         unknown = f", unknown={self.unknown!r}" if self.unknown is not None else ""
         return f"Vocabulary(n_vocab={len(self._tokens)}, tokens={shown}{more}{unknown})"
 
+# %% ../notebooks/01_vocabulary.ipynb #3812120d
+class Vocabulary(_VocabularyPlumbing):
+    """A set of tokens sorted into the sequence S = (t_1, ..., t_n_vocab), indexed from 0 in code.
+
+    >>> vocabulary = Vocabulary(["b", "a", "c", "a"])   # any iterable of strings; duplicates collapse
+    >>> len(vocabulary), vocabulary.tokens, vocabulary.index("c"), vocabulary.token(0), "b" in vocabulary
+    (3, ('a', 'b', 'c'), 2, 'a', True)
+    >>> Vocabulary("banana", unknown="<unk>").tokens   # a string is an iterable of characters
+    ('a', 'b', 'n', '<unk>')
+    """
+
+    def __init__(self, tokens: Iterable[str], unknown: str | None = None) -> None:
+        sorted_tokens = tuple(sorted(_distinct_tokens(tokens, unknown)))  # S, in Python's string order
+        self._tokens = sorted_tokens + ((unknown,) if unknown is not None else ())  # the unknown token last
+        self._index = {token: index for index, token in enumerate(self._tokens)}  # token -> 0-based index
+        self.unknown = unknown
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """S: the sorted tokens, then the unknown token (if any). `tokens[i - 1]` is t_i of the maths."""
+        return self._tokens
+
+    @property
+    def n_vocab(self) -> int:
+        """The number of tokens, the unknown token included (the same as `len(vocabulary)`)."""
+        return len(self._tokens)
+
+    def index(self, token: str) -> int:
+        """The 0-based index of `token`; for a token not in the vocabulary, the unknown token's (or an error)."""
+        if isinstance(token, str) and token in self._index:
+            return self._index[token]
+        return self._index_of_unknown(token)
+
+    def token(self, index: int) -> str:
+        """The token with 0-based index `index`: t_{index + 1} of the maths."""
+        return self._tokens[_check_index(index, len(self._tokens))]
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and token in self._index
+
 
 def coverage(vocabulary: Vocabulary, tokens: Sequence[str]) -> float:
-    """The fraction of the occurrences in `tokens` that are tokens of `vocabulary`.
-
-    The unknown token itself does not count as known: coverage measures what the vocabulary can
-    spell exactly. Raises `ValueError` on an empty sequence.
+    """The fraction of the occurrences in `tokens` that are tokens of `vocabulary` (the unknown token is not).
 
     >>> coverage(Vocabulary(["to", "be"]), ["to", "be", "or", "not", "to", "be"])
     0.6666666666666666
     """
     if len(tokens) == 0:
         raise ValueError("coverage of an empty sequence of tokens is undefined; got 0 tokens")
-    known = sum(1 for token in tokens if token in vocabulary and token != vocabulary.unknown)
-    return known / len(tokens)
+    return sum(token in vocabulary and token != vocabulary.unknown for token in tokens) / len(tokens)

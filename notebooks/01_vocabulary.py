@@ -72,7 +72,7 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # (often written `<unk>`): a token that stands for anything not in $\mathcal{V}$. We put it
 # *last*, after the sorted tokens, so that adding it never changes the index of another token.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 """The vocabulary: a set of tokens sorted into a sequence, with a 0-based index for each token.
 
@@ -96,7 +96,7 @@ learned from data, notebook 03) and special tokens other than the unknown token.
 
 from __future__ import annotations
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 import operator
 from collections.abc import Iterable, Iterator, Sequence
@@ -109,71 +109,53 @@ class UnknownTokenError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class Vocabulary:
-    """A set of tokens sorted into the sequence S = (t_1, ..., t_n_vocab), indexed from 0 in code.
+def _check_token(token: object, what: str) -> str:
+    """`token` if it is a non-empty `str`; otherwise a `TypeError` or `ValueError` that names it."""
+    if not isinstance(token, str):
+        raise TypeError(f"{what} must be a str, got {token!r} of type {type(token).__name__}")
+    if token == "":
+        raise ValueError(f"{what} must not be the empty string '' (it would spell nothing)")
+    return token
 
-    >>> vocabulary = Vocabulary(["b", "a", "c", "a"])   # any iterable of strings; duplicates collapse
-    >>> len(vocabulary), vocabulary.tokens
-    (3, ('a', 'b', 'c'))
-    >>> vocabulary.index("c"), vocabulary.token(0), "b" in vocabulary
-    (2, 'a', True)
-    >>> with_unknown = Vocabulary("banana", unknown="<unk>")   # a string is an iterable of characters
-    >>> with_unknown.tokens, with_unknown.index("z")
-    (('a', 'b', 'n', '<unk>'), 3)
-    """
 
-    def __init__(self, tokens: Iterable[str], unknown: str | None = None) -> None:
-        if unknown is not None:
-            self._check_token(unknown, what="the unknown token")
-        distinct: set[str] = set()
-        for token in tokens:
-            self._check_token(token, what="a token")
-            distinct.add(token)
-        distinct.discard(unknown)  # the unknown token has its own place, at the end
-        if not distinct:
-            shown = repr(tokens) if isinstance(tokens, (str, list, tuple, set, frozenset, dict)) else "an empty iterable"
-            besides = f" besides the unknown token {unknown!r}" if unknown is not None else ""
-            raise ValueError(f"a vocabulary needs at least one token{besides}, got 0 tokens from {shown}")
-        self._tokens: tuple[str, ...] = tuple(sorted(distinct)) + ((unknown,) if unknown is not None else ())
-        self._index: dict[str, int] = {token: index for index, token in enumerate(self._tokens)}
-        self.unknown = unknown
+def _distinct_tokens(tokens: Iterable[str], unknown: str | None) -> set[str]:
+    """The distinct tokens, each checked, without the unknown token; a `ValueError` when none is left."""
+    if unknown is not None:
+        _check_token(unknown, what="the unknown token")
+    distinct = {_check_token(token, what="a token") for token in tokens} - {unknown}
+    if not distinct:
+        shown = repr(tokens) if isinstance(tokens, (str, list, tuple, set, frozenset, dict)) else "an empty iterable"
+        besides = f" besides the unknown token {unknown!r}" if unknown is not None else ""
+        raise ValueError(f"a vocabulary needs at least one token{besides}, got 0 tokens from {shown}")
+    return distinct
 
-    @staticmethod
-    def _check_token(token: object, what: str) -> None:
-        if not isinstance(token, str):
-            raise TypeError(f"{what} must be a str, got {token!r} of type {type(token).__name__}")
-        if token == "":
-            raise ValueError(f"{what} must not be the empty string '' (it would spell nothing)")
 
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        """S: the sorted tokens, then the unknown token (if any). `tokens[i - 1]` is t_i of the maths."""
-        return self._tokens
+def _check_index(index: object, n_vocab: int) -> int:
+    """`index` as an int in 0..n_vocab - 1 (NumPy and 0-d PyTorch integers too), or an error naming it."""
+    if isinstance(index, bool):
+        raise TypeError(f"a token index must be an int, got {index!r} of type bool")
+    try:
+        position = operator.index(index)
+    except TypeError:
+        raise TypeError(f"a token index must be an int, got {index!r} of type {type(index).__name__}") from None
+    if not 0 <= position < n_vocab:
+        raise IndexError(
+            f"token index {position} is out of range: this vocabulary has n_vocab = {n_vocab} "
+            f"tokens, with indices 0..{n_vocab - 1} in code"
+        )
+    return position
 
-    @property
-    def n_vocab(self) -> int:
-        """The number of tokens, the unknown token included (the same as `len(vocabulary)`)."""
-        return len(self._tokens)
 
-    @property
-    def unknown_index(self) -> int | None:
-        """The index of the unknown token (always the last one), or `None` when there is none."""
-        return None if self.unknown is None else len(self._tokens) - 1
+class _VocabularyPlumbing:
+    """What a `Vocabulary` needs besides the idea: errors for unknown tokens, equality, hashing, printing."""
 
-    def index(self, token: str) -> int:
-        """The 0-based index of `token`; of the unknown token if `token` is not in the vocabulary.
+    _tokens: tuple[str, ...]
+    unknown: str | None
 
-        Raises `UnknownTokenError` (a `KeyError`) naming `token` when it is not in the vocabulary
-        and there is no unknown token, and `TypeError` when `token` is not a `str`.
-
-        >>> Vocabulary("abc").index("b")
-        1
-        """
+    def _index_of_unknown(self, token: object) -> int:
+        """The unknown token's index for a `token` not in the vocabulary, or an error that names `token`."""
         if not isinstance(token, str):
             raise TypeError(f"a token must be a str, got {token!r} of type {type(token).__name__}")
-        index = self._index.get(token)
-        if index is not None:
-            return index
         if self.unknown is not None:
             return len(self._tokens) - 1
         raise UnknownTokenError(
@@ -181,39 +163,19 @@ class Vocabulary:
             "build the vocabulary with unknown='<unk>' to map such tokens to an unknown token"
         )
 
-    def token(self, index: int) -> str:
-        """The token with 0-based index `index` (t_{index + 1} of the maths).
-
-        Raises `TypeError` naming `index` when it is not an integer (a `bool` or a float is not),
-        and `IndexError` naming it when it is below 0 or at least n_vocab.
-
-        >>> Vocabulary("abc").token(2)
-        'c'
-        """
-        if isinstance(index, bool):
-            raise TypeError(f"a token index must be an int, got {index!r} of type bool")
-        try:
-            position = operator.index(index)  # accepts int, NumPy and 0-d PyTorch integers
-        except TypeError:
-            raise TypeError(f"a token index must be an int, got {index!r} of type {type(index).__name__}") from None
-        if not 0 <= position < len(self._tokens):
-            raise IndexError(
-                f"token index {position} is out of range: this vocabulary has n_vocab = {len(self._tokens)} "
-                f"tokens, with indices 0..{len(self._tokens) - 1} in code"
-            )
-        return self._tokens[position]
+    @property
+    def unknown_index(self) -> int | None:
+        """The index of the unknown token (always the last one), or `None` when there is none."""
+        return None if self.unknown is None else len(self._tokens) - 1
 
     def __len__(self) -> int:
         return len(self._tokens)
-
-    def __contains__(self, token: object) -> bool:
-        return isinstance(token, str) and token in self._index
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tokens)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Vocabulary):
+        if not isinstance(other, _VocabularyPlumbing):
             return NotImplemented
         return self._tokens == other._tokens and self.unknown == other.unknown
 
@@ -227,19 +189,62 @@ class Vocabulary:
         return f"Vocabulary(n_vocab={len(self._tokens)}, tokens={shown}{more}{unknown})"
 
 
-def coverage(vocabulary: Vocabulary, tokens: Sequence[str]) -> float:
-    """The fraction of the occurrences in `tokens` that are tokens of `vocabulary`.
+# %% [markdown]
+# The idea fits in a few lines: keep the distinct tokens, sort them, and number them in that
+# order; a dictionary maps each token back to its number. (The checks of bad input, the error for
+# a token that is not there, equality and printing are in the folded cell above.)
 
-    The unknown token itself does not count as known: coverage measures what the vocabulary can
-    spell exactly. Raises `ValueError` on an empty sequence.
+# %%
+#| export
+class Vocabulary(_VocabularyPlumbing):
+    """A set of tokens sorted into the sequence S = (t_1, ..., t_n_vocab), indexed from 0 in code.
+
+    >>> vocabulary = Vocabulary(["b", "a", "c", "a"])   # any iterable of strings; duplicates collapse
+    >>> len(vocabulary), vocabulary.tokens, vocabulary.index("c"), vocabulary.token(0), "b" in vocabulary
+    (3, ('a', 'b', 'c'), 2, 'a', True)
+    >>> Vocabulary("banana", unknown="<unk>").tokens   # a string is an iterable of characters
+    ('a', 'b', 'n', '<unk>')
+    """
+
+    def __init__(self, tokens: Iterable[str], unknown: str | None = None) -> None:
+        sorted_tokens = tuple(sorted(_distinct_tokens(tokens, unknown)))  # S, in Python's string order
+        self._tokens = sorted_tokens + ((unknown,) if unknown is not None else ())  # the unknown token last
+        self._index = {token: index for index, token in enumerate(self._tokens)}  # token -> 0-based index
+        self.unknown = unknown
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """S: the sorted tokens, then the unknown token (if any). `tokens[i - 1]` is t_i of the maths."""
+        return self._tokens
+
+    @property
+    def n_vocab(self) -> int:
+        """The number of tokens, the unknown token included (the same as `len(vocabulary)`)."""
+        return len(self._tokens)
+
+    def index(self, token: str) -> int:
+        """The 0-based index of `token`; for a token not in the vocabulary, the unknown token's (or an error)."""
+        if isinstance(token, str) and token in self._index:
+            return self._index[token]
+        return self._index_of_unknown(token)
+
+    def token(self, index: int) -> str:
+        """The token with 0-based index `index`: t_{index + 1} of the maths."""
+        return self._tokens[_check_index(index, len(self._tokens))]
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and token in self._index
+
+
+def coverage(vocabulary: Vocabulary, tokens: Sequence[str]) -> float:
+    """The fraction of the occurrences in `tokens` that are tokens of `vocabulary` (the unknown token is not).
 
     >>> coverage(Vocabulary(["to", "be"]), ["to", "be", "or", "not", "to", "be"])
     0.6666666666666666
     """
     if len(tokens) == 0:
         raise ValueError("coverage of an empty sequence of tokens is undefined; got 0 tokens")
-    known = sum(1 for token in tokens if token in vocabulary and token != vocabulary.unknown)
-    return known / len(tokens)
+    return sum(token in vocabulary and token != vocabulary.unknown for token in tokens) / len(tokens)
 
 
 # %% [markdown]
@@ -275,8 +280,6 @@ assert with_unknown.index("question") == with_unknown.unknown_index == len(with_
 # **validation** text (the last 10%), which plays the part of text the model meets later.
 
 # %%
-import re
-import string
 from collections import Counter
 
 from llm_course.data import load_text, train_val_split
@@ -296,20 +299,27 @@ print(f"training: {len(train_text):,} characters   validation: {len(val_text):,}
 # models of Tiny Shakespeare use.
 
 # %%
+import string
+
 keyboard = Vocabulary(string.ascii_letters + string.digits + string.punctuation + " \n")
 train_characters = Vocabulary(train_text)
-print(f"keyboard characters:      n_vocab = {len(keyboard)}")
-print(f"training-text characters: n_vocab = {len(train_characters)}")
-print("  ", repr("".join(train_characters.tokens)))
+print(f"keyboard characters: n_vocab = {len(keyboard)};  training-text characters: n_vocab = {len(train_characters)}")
 print("keyboard characters Shakespeare never types:", repr("".join(t for t in keyboard if t not in train_characters)))
-assert len(keyboard) == 96 and len(train_characters) == 65
-assert all(t in keyboard for t in train_characters)
+character_counts = Counter(train_text).most_common()
+print("the most frequent training characters:", character_counts[:3])
+print("the rarest training characters:", character_counts[:-9:-1])
+assert len(keyboard) == 96 and len(train_characters) == 65 and all(t in keyboard for t in train_characters)
 
 # %% [markdown]
-# **Coverage** is the fraction of the validation text that a vocabulary can spell exactly. For
-# characters it is the fraction of validation characters that are tokens:
+# Not every character is common: the space occurs more than 150,000 times in the training text,
+# but `$` occurs once, `&` three times and the digit `3` 27 times.
 #
-# $$\text{coverage} = \frac{\#\{\text{positions } j : c_j \in \mathcal{V}\}}{\#\{\text{positions}\}}.$$
+# **Coverage** is the fraction of a text that a vocabulary can spell exactly. Write the validation
+# text as its characters $c_1, c_2, \dots, c_N$, in order ($N$ is its length, and $c_j$ the
+# character at position $j$). For characters the coverage is the fraction of positions whose
+# character is a token:
+#
+# $$\text{coverage} = \frac{\#\{j : c_j \in \mathcal{V}\}}{N}.$$
 
 # %%
 val_characters = list(val_text)
@@ -330,9 +340,10 @@ assert coverage(train_characters, val_characters) == 1.0
 # the training text, most frequent first.
 
 # %%
-word_pattern = re.compile(r"[A-Za-z]+")
-train_words = word_pattern.findall(train_text)
-val_words = word_pattern.findall(val_text)
+import re
+
+train_words = re.findall(r"[A-Za-z]+", train_text)
+val_words = re.findall(r"[A-Za-z]+", val_text)
 word_counts = Counter(train_words)
 print(f"training text: {len(train_words):,} words, {len(word_counts):,} distinct")
 print(f"validation text: {len(val_words):,} words, {len(set(val_words)):,} distinct")
@@ -342,34 +353,41 @@ print("the 12 most frequent:", [f"{w} {n}" for w, n in word_counts.most_common(1
 # ### Frequency against rank: Zipf's law
 #
 # Sort the words by how often they occur and plot the count against the rank, both on log
-# scales. The points fall close to a straight line of slope about $-1$ (Zipf's law): the word of
-# rank $r$ occurs about $1/r$ times as often as the most frequent one. A few words are
-# everywhere, and a long tail of words occurs once or twice. Characters follow a different
-# curve: there are few of them and even the rarest occur a handful of times.
+# scales. Between rank 10 and rank 1,000 the points fall close to a straight line, and its slope,
+# fitted below, is about $-1.06$: the count of the word of rank $r$ is close to $C\,r^{-1.06}$.
+# That is **Zipf's law** (an exponent near $-1$). It is a law about the middle of the curve, not
+# its head: the strict form, "rank $r$ occurs $1/r$ times as often as rank 1", predicts about 50
+# occurrences at rank 100, but the fitted line predicts about 280 and the data holds 286; the top
+# ten words lie below the line. A few words are everywhere, and a long tail of words occurs once
+# or twice. Characters follow a different curve: there are only 65 of them, the space and `e`
+# are everywhere, and the rarest are very rare.
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
-word_frequencies = np.array(sorted(word_counts.values(), reverse=True))
-character_frequencies = np.array(sorted(Counter(train_text).values(), reverse=True))
+word_frequencies = np.array(sorted(word_counts.values(), reverse=True))  # count of rank 1, 2, ...
 ranks = np.arange(1, len(word_frequencies) + 1)
-slope = np.polyfit(np.log(ranks[9:1000]), np.log(word_frequencies[9:1000]), 1)[0]
-seen_once = int((word_frequencies == 1).sum())
+slope, intercept = np.polyfit(np.log(ranks[9:1000]), np.log(word_frequencies[9:1000]), 1)  # ranks 10..1000
+fitted = np.exp(intercept) * ranks.astype(float) ** slope
 print(f"slope of log count against log rank (ranks 10..1000): {slope:.2f}")
+print(f"rank 100: {word_frequencies[99]} occurrences; the fitted line says {fitted[99]:.0f}, "
+      f"the strict 1/r law {word_frequencies[0] / 100:.0f}")
+seen_once = int((word_frequencies == 1).sum())
 print(f"words seen once in training: {seen_once:,} of {len(word_frequencies):,} ({seen_once / len(word_frequencies):.0%})")
+assert -1.10 < slope < -1.02 and abs(fitted[99] - word_frequencies[99]) < 20 < word_frequencies[99] - 100
+assert (word_frequencies[:10] < fitted[:10]).all(), "the top ten words lie below the line"
 
+character_frequencies = np.array(sorted(Counter(train_text).values(), reverse=True))
 fig, ax = plt.subplots(figsize=(7, 4.5))
 ax.loglog(ranks, word_frequencies, ".", markersize=3, label=f"words ({len(word_frequencies):,} distinct)")
-ax.loglog(np.arange(1, len(character_frequencies) + 1), character_frequencies, "o-", markersize=3,
-          label=f"characters ({len(character_frequencies)} distinct)")
-ax.loglog(ranks, word_frequencies[0] / ranks, "k--", linewidth=1, label="Zipf: count ∝ 1 / rank")
+ax.loglog(np.arange(1, 66), character_frequencies, "o-", markersize=3, label="characters (65 distinct)")
+ax.loglog(ranks, fitted, "k--", linewidth=1, label=f"fit on ranks 10–1,000: count ∝ rank^{slope:.2f}")
 ax.set_xlabel("rank (1 = most frequent)")
 ax.set_ylabel("count in the training text")
-ax.set_title("Token frequency against rank: a few words are everywhere, most are rare")
-ax.legend()
+ax.set_title("Word counts fall on a line of slope -1.06 (Zipf): a few words are everywhere, most are rare")
+ax.legend(loc="lower left")
 plt.show()
-assert -1.3 < slope < -0.7
 
 # %% [markdown]
 # ### Unknown words
@@ -380,20 +398,16 @@ assert -1.3 < slope < -0.7
 # 1,000, 5,000 and 10,000 most frequent training words, and all of them.
 
 # %%
-sizes = [1_000, 5_000, 10_000, len(word_counts)]
-word_vocabularies = {
-    k: Vocabulary([w for w, _ in word_counts.most_common(k)], unknown="<unk>") for k in sizes
-}
-unknown_rates = {}
-print(f"{'words kept':>12} {'n_vocab':>8} {'word coverage':>14} {'unknown rate':>13}")
-for k, vocab in word_vocabularies.items():
-    unknown_rates[k] = 1 - coverage(vocab, val_words)
-    print(f"{k:>12,} {len(vocab):>8,} {1 - unknown_rates[k]:>14.2%} {unknown_rates[k]:>13.2%}")
+top = {k: [w for w, _ in word_counts.most_common(k)] for k in [30, 100, 300, 1_000, 3_000, 5_000, 10_000]}
+top["all"] = list(word_counts)
+print(f"{'words kept':>12} {'n_vocab':>8} {'unknown rate':>13}")
+for k in [1_000, 5_000, 10_000, "all"]:
+    vocab = Vocabulary(top[k], unknown="<unk>")
+    print(f"{len(top[k]):>12,} {len(vocab):>8,} {1 - coverage(vocab, val_words):>13.2%}")
 unseen = Counter(w for w in val_words if w not in word_counts)
 print(f"{sum(unseen.values()):,} unknown occurrences of {len(unseen):,} distinct unseen words; the most frequent:")
 print("  ", [w for w, _ in unseen.most_common(10)])
 print("   and in lower case:", [w for w, _ in unseen.most_common() if w.islower()][:24])
-assert unknown_rates[1_000] > unknown_rates[5_000] > unknown_rates[10_000] > unknown_rates[len(word_counts)] > 0
 
 # %% [markdown]
 # Even with every one of the training words, about one validation word in 17 is unknown: the
@@ -415,132 +429,99 @@ assert unknown_rates[1_000] > unknown_rates[5_000] > unknown_rates[10_000] > unk
 
 # %%
 def greedy_pieces(word: str, vocabulary: Vocabulary, longest: int) -> list[str]:
-    """Cut `word` into tokens of `vocabulary`, taking the longest match at each step.
-
-    greedy_pieces("unkind", Vocabulary(["un", "kind", *"unkid"]), 4) -> ['un', 'kind']
-    """
+    """Cut `word` into tokens of `vocabulary`, taking the longest match at each step."""
     pieces, start = [], 0
     while start < len(word):
-        for end in range(min(len(word), start + longest), start, -1):
-            if word[start:end] in vocabulary:
-                pieces.append(word[start:end])
-                start = end
-                break
-        else:
-            raise ValueError(f"{word[start]!r} in {word!r} is not in the vocabulary")
+        end = next(e for e in range(min(len(word), start + longest), start, -1) if word[start:e] in vocabulary)
+        pieces.append(word[start:end])
+        start = end
     return pieces
 
 
 def tokenize(text: str, vocabulary: Vocabulary) -> list[str]:
     """Words (runs of letters) by greedy longest match; every other character is one token."""
-    longest = max(len(t) for t in vocabulary)
-    cache: dict[str, list[str]] = {}
-    tokens: list[str] = []
-    for piece in re.findall(r"[A-Za-z]+|[^A-Za-z]", text):
-        if piece not in cache:
-            cache[piece] = greedy_pieces(piece, vocabulary, longest)
-        tokens.extend(cache[piece])
-    return tokens
+    longest, cache = max(len(t) for t in vocabulary), {}  # a word seen before is cut the same way
+    pieces = re.findall(r"[A-Za-z]+|[^A-Za-z]", text)
+    return [t for p in pieces for t in cache.setdefault(p, greedy_pieces(p, vocabulary, longest))]
 
 
 example_vocab = Vocabulary([*train_characters.tokens, "un", "kind"])
 print(greedy_pieces("unkind", example_vocab, 4), greedy_pieces("unkindly", example_vocab, 4))
-assert "".join(tokenize(val_text[:500], train_characters)) == val_text[:500]
 assert len(tokenize(val_text, train_characters)) == len(val_text)
 
 # %% [markdown]
 # ## Kind 3: prefixes and suffixes
 #
 # Many unknown words are known words with a prefix or a suffix: `un`+`kiss`, `want`+`ing`. Adding
-# common affixes to $\mathcal{V}$ lets the greedy rule spell such a word with two or three tokens
-# instead of one per letter. Here is a short hand-made list of English (and Shakespearean:
-# `eth`, `est`) affixes, with how many training words start or end with each:
+# common affixes to $\mathcal{V}$ lets the greedy rule spell such a word in two or three tokens
+# instead of one per letter. Here is a short hand-made list (with Shakespeare's `eth` and `est`);
+# we count, in lower case for both kinds, how many distinct training words start with one of the
+# prefixes or end with one of the suffixes:
 
 # %%
 prefixes = ["un", "re", "dis", "mis", "in", "im", "en", "fore", "over", "out", "be", "pre", "de", "with"]
 suffixes = ["ing", "ed", "s", "es", "er", "est", "eth", "st", "ly", "ness", "ment", "ful", "less", "able",
             "tion", "ous", "ance", "ence", "ity", "ship", "ward", "y", "en"]
 affixes = sorted(set(prefixes + suffixes))
-distinct_words = list(word_counts)
-print("prefix: training words starting with it")
-print("  ", ", ".join(f"{p} {sum(w.lower().startswith(p) for w in distinct_words)}" for p in prefixes))
-print("suffix: training words ending with it")
-print("  ", ", ".join(f"{s} {sum(w.endswith(s) for w in distinct_words)}" for s in suffixes))
-print(f"{len(affixes)} distinct affixes")
+lower_words = {w.lower() for w in word_counts}
+print(f"{len(affixes)} affixes; of {len(lower_words):,} distinct lower-cased training words, "
+      f"{sum(w.startswith(tuple(prefixes)) for w in lower_words):,} start with a prefix and "
+      f"{sum(w.endswith(tuple(suffixes)) for w in lower_words):,} end with a suffix")
 
 # %% [markdown]
 # ## The trade-off: $n_{\text{vocab}}$ against sequence length
 #
-# Now every vocabulary side by side, measured on the validation text: $n_{\text{vocab}}$; the
-# word coverage (validation words that are one token); the character coverage (validation
-# characters the vocabulary can spell at all); and the length of the token sequence of the
-# validation text, with the average number of characters per token.
+# Now the vocabularies side by side, measured on the validation text: $n_{\text{vocab}}$, the
+# word coverage (validation words that are one token), and the length of the token sequence of
+# the validation text, with the average number of characters per token. Every one of them spells
+# the validation text exactly, since the characters are always in: the character coverage is
+# 100% for all, so it is not a column.
 
 # %%
-def measure(name: str, vocab: Vocabulary) -> dict:
+def measure(name: str, vocab: Vocabulary) -> None:
     tokens = tokenize(val_text, vocab)
     assert "".join(tokens) == val_text  # every vocabulary here spells the text exactly
-    return {
-        "name": name,
-        "n_vocab": len(vocab),
-        "word coverage": coverage(vocab, val_words),
-        "character coverage": coverage(vocab, val_characters),
-        "tokens": len(tokens),
-        "characters per token": len(val_text) / len(tokens),
-    }
+    lengths[name] = len(tokens)
+    print(f"{name:30} {len(vocab):>8,} {coverage(vocab, val_words):>10.2%} {len(tokens):>9,} "
+          f"{len(val_text) / len(tokens):>12.2f}")
 
 
-characters = train_characters.tokens
-top = {k: [w for w, _ in word_counts.most_common(k)] for k in [100, 300, *sizes]}
-rows = [measure("1: characters", train_characters)]
-rows += [measure(f"2: + top {k:,} words", Vocabulary([*characters, *top[k]])) for k in [1_000, 5_000, 10_000]]
-rows.append(measure("2: + all training words", Vocabulary([*characters, *top[len(word_counts)]])))
-rows += [measure(f"3: + top {k:,} words + affixes", Vocabulary([*characters, *top[k], *affixes]))
-         for k in [1_000, 5_000, 10_000]]
-rows.append(measure("3: + all words + affixes", Vocabulary([*characters, *top[len(word_counts)], *affixes])))
-
-print(f"{'vocabulary':32} {'n_vocab':>8} {'word cov.':>10} {'char cov.':>10} {'tokens':>9} {'chars/token':>12}")
-for row in rows:
-    print(f"{row['name']:32} {row['n_vocab']:>8,} {row['word coverage']:>10.2%} {row['character coverage']:>10.2%} "
-          f"{row['tokens']:>9,} {row['characters per token']:>12.2f}")
-by_name = {row["name"]: row for row in rows}
-assert by_name["2: + all training words"]["tokens"] < by_name["2: + top 1,000 words"]["tokens"] < len(val_text)
-assert by_name["3: + top 1,000 words + affixes"]["tokens"] < by_name["2: + top 1,000 words"]["tokens"]
+lengths, characters = {}, train_characters.tokens
+print(f"{'vocabulary':30} {'n_vocab':>8} {'word cov.':>10} {'tokens':>9} {'chars/token':>12}")
+measure("1: characters", train_characters)
+for k in [1_000, 5_000, 10_000, "all"]:
+    measure(f"2: + {k:,} words" if k != "all" else "2: + all training words", Vocabulary([*characters, *top[k]]))
+measure("3: + 1,000 words + affixes", Vocabulary([*characters, *top[1_000], *affixes]))
+measure("3: + all words + affixes", Vocabulary([*characters, *top["all"], *affixes]))
+assert lengths["2: + all training words"] < lengths["2: + 1,000 words"] < len(val_text)
+assert lengths["3: + 1,000 words + affixes"] < lengths["2: + 1,000 words"]
 
 # %% [markdown]
 # Three things to read in the table. The characters alone already "cover" 6.6% of the words: the
-# one-letter words such as `I`, `a` and `s`. Words cut the sequence to less than half the characters'
-# length (most of what remains are spaces and punctuation, one token each), and most of that gain
-# comes from the first thousand words: Zipf's law again. Our hand-made affixes help, but little:
-# about 2% shorter with 1,000 words, less with more, because the greedy rule only uses a suffix
-# when the rest of the word happens to be cut just before it. Choosing sub-words by hand does not
-# scale; notebook 03 learns them from data.
+# one-letter words such as `I`, `a` and `s`. Words cut the sequence to less than half the
+# characters' length (most of what remains are spaces and punctuation, one token each), and most
+# of that gain comes from the first thousand words: Zipf's law again. Our hand-made affixes help,
+# but little: about 2% shorter with 1,000 words, less with all of them, because the greedy rule
+# only uses a suffix when the rest of the word happens to be cut just before it. Choosing
+# sub-words by hand does not scale; notebook 03 learns them from data.
 #
 # The plot shows the whole curve, sweeping the number of words kept:
 
 # %%
-sweep = [0, 30, 100, 300, 1_000, 3_000, 5_000, 10_000, len(word_counts)]
-curves = {}
-for with_affixes in (False, True):
-    extra = affixes if with_affixes else []
-    curves[with_affixes] = [
-        (len(v), len(tokenize(val_text, v)))
-        for v in (Vocabulary([*characters, *[w for w, _ in word_counts.most_common(k)], *extra]) for k in sweep)
-    ]
-
+sweep = [0, 30, 100, 300, 1_000, 3_000, 5_000, 10_000, "all"]
 fig, ax = plt.subplots(figsize=(7, 4.5))
-for with_affixes, label in [(False, "characters + top-k words"), (True, "characters + top-k words + affixes")]:
-    n_vocabs, lengths = zip(*curves[with_affixes], strict=True)
-    ax.plot(n_vocabs, lengths, "o-", label=label)
+for extra, label in [([], "characters + top-k words"), (affixes, "characters + top-k words + affixes")]:
+    vocabularies = [Vocabulary([*characters, *top.get(k, []), *extra]) for k in sweep]
+    curve = [(len(v), len(tokenize(val_text, v))) for v in vocabularies]
+    ax.plot(*zip(*curve, strict=True), "o-", label=label)
+    assert [t for _, t in curve] == sorted((t for _, t in curve), reverse=True), "more words, fewer tokens"
+ax.axhline(len(val_text), color="grey", linestyle=":", label="one token per character")
 ax.set_xscale("log")
 ax.set_xlabel("$n_{vocab}$ (log scale)")
 ax.set_ylabel("tokens in the validation text")
 ax.set_title("A larger vocabulary, a shorter sequence: the gains shrink fast")
-ax.axhline(len(val_text), color="grey", linestyle=":", label="one token per character")
 ax.legend()
 plt.show()
-print("n_vocab -> tokens:", [f"{n:,} -> {t:,}" for n, t in curves[False]])
-assert [t for _, t in curves[False]] == sorted((t for _, t in curves[False]), reverse=True)
 
 # %% [markdown]
 # ## Why production models sit near 50,000 tokens
@@ -584,22 +565,70 @@ assert gpt2_n_vocab == 256 + 50_000 + 1
 #   the maths).
 # - Characters: 65 tokens cover all of Tiny Shakespeare, but one token per character makes long
 #   sequences.
-# - Words: far shorter sequences, but $\mathcal{V}$ grows with the text (Zipf's law) and new
-#   text always brings unknown words; characters beside the words spell them.
-# - Prefixes and suffixes spell some unknown words in a few tokens; chosen by hand they help little.
+# - Words: far shorter sequences, but $\mathcal{V}$ grows with the text (word counts fall with rank
+#   as $r^{-1.06}$, Zipf's law) and new text always brings unknown words; characters beside the
+#   words spell them.
+# - Prefixes and suffixes chosen by hand shorten the sequence by about 2%: too little to be worth it.
 # - Larger $n_{\text{vocab}}$, shorter sequences, bigger and slower output layers; production
 #   models settle near 50k learned sub-words (GPT-2: 50,257).
 #
 # ## Exercises
 #
+# Fill in each starter cell, run it, then run the `check` cell under it: it calls your function on
+# several inputs, some drawn at random, and prints ✓ or a hint. Solutions are in
+# `solutions/01_vocabulary.py`; try first.
+#
+# **01.1 Coverage.** Write the coverage of a sequence of tokens by a set of known tokens: the
+# fraction of the *occurrences* (positions $j$) whose token is known, as in the formula above.
+
+# %%
+from llm_course.exercises import check
+
+
+def my_coverage(known: set[str], tokens: list[str]) -> float:
+    """The fraction of the positions of `tokens` that hold a token of `known`."""
+    raise NotImplementedError  # your code here
+
+
+check("01.1", my_coverage)
+
+# %% [markdown]
+# **01.2 Zipf's slope.** Given the counts of the distinct words (in any order), return the slope
+# of the least-squares straight line through the points $(\log r, \log \text{count}_r)$ for the
+# ranks $r$ from `first_rank` to `last_rank` (both included; rank 1 is the most frequent word).
+# On the training words, `zipf_slope(list(word_counts.values()), 10, 1000)` should give the
+# $-1.06$ above. (`np.polyfit(x, y, 1)` returns the slope first.)
+
+# %%
+def zipf_slope(counts: list[int], first_rank: int, last_rank: int) -> float:
+    """The slope of log(count) against log(rank), fitted over ranks first_rank..last_rank."""
+    raise NotImplementedError  # your code here
+
+
+check("01.2", zipf_slope)
+
+# %% [markdown]
+# **01.3 Greedy longest match.** Cut a word into tokens of a vocabulary the way `greedy_pieces`
+# does: from the left, take the longest token the rest of the word starts with, again and again.
+# Every single letter of the word is in the vocabulary, so the cut always succeeds.
+
+# %%
+def greedy_split(word: str, vocabulary: set[str]) -> list[str]:
+    """`word` cut into tokens of `vocabulary`, longest match first, from left to right."""
+    raise NotImplementedError  # your code here
+
+
+check("01.3", greedy_split)
+
+# %% [markdown]
+# Questions to think about (no check):
+#
 # 1. Lower-case the text before counting words. How much smaller is the all-words vocabulary, and
 #    how does its unknown-token rate change?
 # 2. Treat `'` as a letter (so `I'll` is one word). Does the unknown-token rate go up or down? Why?
-# 3. Add the 20 affixes you think matter most for Shakespeare (look at the unseen validation words
-#    printed above). How much shorter does the validation sequence of "top 1,000 words + affixes" get?
-# 4. Greedy longest match can cut badly: find a word it cuts into pieces that do not follow its
+# 3. Greedy longest match can cut badly: find a word it cuts into pieces that do not follow its
 #    meaning (hint: try `there`, `reason` or `finest` with a short word list).
-# 5. Estimate, with the GPT-2 numbers above, the size of the embedding table of a model with a
+# 4. Estimate, with the GPT-2 numbers above, the size of the embedding table of a model with a
 #    word vocabulary of 1,000,000 words.
 
 # %% tags=["nbval-ignore-output"]
