@@ -7,6 +7,7 @@
 #   make export   write the package llm_course/ from the notebooks (nbdev's exporter)
 #   make lint     ruff over the package, the tests, the tools and the notebooks' .py side
 #   make bench    the benchmarks (installs their peers: tiktoken, tokenizers, transformers)
+#   make site     the course as a website, from the stored notebooks: build/site/html/index.html
 
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -19,12 +20,13 @@ TORCH_SPEC     ?= torch==2.13.0
 PIP_TORCH_ARGS ?=
 STAMP       := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
+SITE_STAMP  := $(VENV)/.installed-site
 NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: install test check nbval lab course sync export lint bench clean
+.PHONY: install test check nbval lab course sync export lint bench site clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +79,15 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bpe_training.py
 	$(BIN)/python benchmarks/train_speed.py
+
+# The website needs neither torch nor the package: only the `site` extra of pyproject.toml.
+$(SITE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python tools/build_site.py --requirements > $(VENV)/site-requirements.txt
+	$(BIN)/python -m pip install -r $(VENV)/site-requirements.txt
+	touch $@
+
+site: $(SITE_STAMP)
+	$(BIN)/python tools/build_site.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache notebooks/runs

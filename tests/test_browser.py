@@ -191,3 +191,197 @@ def test_notebook_00_runs_in_jupyterlab(jupyter_lab):
     elapsed = time.monotonic() - started
     assert (tmp_path / "jupyterlab.png").stat().st_size > 10_000
     print(f"browser test: {n_code} code cells ran in JupyterLab in {elapsed:.1f} s")
+
+
+# --- the course's website (issue 21): the built book, offline, in Chromium ---------------------
+
+NOTEBOOK_PAGES = [f"notebooks/{path.stem}.html" for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+SITE_PAGES = ["index.html", *[page for page in NOTEBOOK_PAGES if page.split("/")[1][:2] in ("06", "07")]]
+
+
+def require_or_skip(reason: str) -> None:
+    if os.environ.get("LLM_COURSE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"LLM_COURSE_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> Path:
+    """The built book: LLM_COURSE_SITE_DIR when set (.ci/run sets it to what `make site` built just
+    before), otherwise a fresh build of the stored notebooks into a temporary folder."""
+    given = os.environ.get("LLM_COURSE_SITE_DIR")
+    if given:
+        pages = Path(given)
+        assert (pages / "index.html").is_file(), f"LLM_COURSE_SITE_DIR={given} holds no built site: run make site"
+        return pages
+    import importlib.util
+
+    missing = [name for name in ("sphinx", "myst_nb", "sphinx_book_theme") if importlib.util.find_spec(name) is None]
+    if missing:
+        require_or_skip(f"the site's tools are missing ({', '.join(missing)}): run make site once")
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, f"the site build failed:\n{result.stdout}\n{result.stderr}"
+    return out / "html"
+
+
+@pytest.fixture
+def site_server(built_site):
+    """The built pages over HTTP on 127.0.0.1 (a random port), from a thread of this process."""
+    import functools
+    import http.server
+    import threading
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_every_notebook_has_a_page_and_no_page_loads_from_another_host(built_site):
+    """A static check of the built files: one page per notebook, and every script, style sheet, font
+    and image a page names is a file of the site (links to other sites are fine: they are links)."""
+    import re
+
+    for page in NOTEBOOK_PAGES:
+        assert (built_site / page).is_file(), f"no page for {page}: the site is stale or the build missed a notebook"
+    remote = re.compile(r"""<(script|img|link|source|iframe)\b[^>]*\b(src|href)=["'](https?:)?//""", re.IGNORECASE)
+    for path in built_site.rglob("*.html"):
+        for tag in remote.finditer(path.read_text(encoding="utf-8")):
+            snippet = path.read_text(encoding="utf-8")[tag.start(): tag.start() + 200]
+            if tag.group(1).lower() == "link" and re.search(r"""rel=["'](canonical|prev|next|index|search)""", snippet):
+                continue  # a link to a page, not something the browser loads
+            pytest.fail(f"{path.relative_to(built_site)} loads from another host: {snippet}")
+    for css in built_site.rglob("*.css"):
+        assert not re.search(r"url\(\s*[\"']?(https?:)?//", css.read_text(encoding="utf-8", errors="replace")), (
+            f"{css.relative_to(built_site)} loads a font or image from another host"
+        )
+
+
+def test_the_site_reads_offline_in_chromium(site_server, tmp_path):
+    """Landing page, notebook 06 and notebook 07 from 127.0.0.1, with every other request blocked:
+    maths typeset, figures loaded, folded cells collapsed with a toggle, Binder and Colab buttons,
+    highlighted code, and the next-page link leading to the next notebook."""
+    chromium = find_chromium()
+    if chromium is None:
+        require_or_skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    base = site_server
+    blocked, failed, page_errors = [], [], []
+
+    def only_local(route) -> None:
+        url = route.request.url
+        if url.startswith(base + "/") or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
+            context.route("**/*", only_local)
+            page = context.new_page()
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on(  # a missing file shows as a 404 below; ERR_ABORTED is a load cut short by the next click
+                "requestfailed",
+                lambda request: failed.append(f"{request.url} ({request.failure})")
+                if "ERR_ABORTED" not in (request.failure or "") else None,
+            )
+            page.on(
+                "response",
+                lambda response: failed.append(f"{response.url} ({response.status})")
+                if response.status >= 400 and not response.url.endswith("/favicon.ico") else None,
+            )
+            for name in SITE_PAGES:
+                page.goto(f"{base}/{name}", wait_until="load", timeout=60_000)
+                check_site_page(page, name)
+                page.evaluate("() => window.scrollTo(0, 0)")
+                page.screenshot(path=str(tmp_path / f"site-{Path(name).stem}.png"))
+                if name.startswith("notebooks/"):
+                    check_folded_cells(page, name)
+                check_next_link(page, name, base)
+        finally:
+            browser.close()
+    assert blocked == [], f"pages asked for something from another host: {blocked}"
+    assert [entry for entry in failed if not entry.startswith(tuple(blocked))] == [], f"requests failed: {failed}"
+    assert page_errors == [], f"scripts failed on the pages: {page_errors}"
+    for name in SITE_PAGES:
+        assert (tmp_path / f"site-{Path(name).stem}.png").stat().st_size > 10_000
+
+
+def check_site_page(page, name: str) -> None:
+    """What a reader must see on one page of the book: typeset maths, images, Binder and Colab, code."""
+    # Maths: MathJax, from this site, has typeset every formula; no raw TeX delimiters are left.
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+    page.evaluate("() => MathJax.startup.promise.then(() => document.fonts.ready).then(() => true)")
+    math = page.evaluate(
+        """() => ({
+            formulas: document.querySelectorAll('.math').length,
+            rendered: document.querySelectorAll('mjx-container').length,
+            untypeset: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length,
+            errors: document.querySelectorAll('mjx-merror').length,
+            text: document.querySelector('article').innerText,
+        })"""
+    )
+    assert math["rendered"] > 0 and math["untypeset"] == 0, f"{name}: maths not typeset: {math['formulas']} formulas"
+    assert math["errors"] == 0, f"{name}: MathJax shows {math['errors']} errors"
+    assert "$$" not in math["text"] and "\\(" not in math["text"], f"{name}: raw TeX left on the page"
+
+    # Images: every one loaded; a notebook page shows at least one of its figures.
+    images = page.evaluate(
+        """() => [...document.querySelectorAll('article img')].map(img => ({
+            src: img.getAttribute('src'), width: img.naturalWidth, figure: !!img.closest('.cell_output'),
+        }))"""
+    )
+    assert images and all(image["width"] > 0 for image in images), f"{name}: images not loaded: {images}"
+    if name.startswith("notebooks/"):
+        assert any(image["figure"] for image in images), f"{name}: no figure"
+        notebook = Path(name).stem + ".ipynb"
+        # Binder and Colab, for this notebook: the badges under the title and the theme's launch menu.
+        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        binder = [href for href in hrefs if href.startswith("https://mybinder.org/v2/gh/") and href.endswith(notebook)]
+        colab = [href for href in hrefs if href.startswith("https://colab.research.google.com/github/")
+                 and href.endswith(f"/notebooks/{notebook}")]
+        assert len(binder) >= 2 and len(colab) >= 2, f"{name}: Binder {binder}, Colab {colab}"
+        # Highlighted code.
+        assert page.locator("div.cell_input .highlight span.kn").count() > 0, f"{name}: code not highlighted"
+
+
+def check_folded_cells(page, name: str) -> None:
+    """Folded (plumbing) cells stay collapsed on the page, and a click on the toggle opens them."""
+    folded = page.locator("details.hide.above-input")
+    assert folded.count() >= 1, f"{name}: no folded cell"
+    first = folded.first
+    assert first.get_attribute("open") is None, f"{name}: a folded cell is open"
+    assert not first.locator(".cell_input").is_visible(), f"{name}: a folded cell's code shows"
+    first.locator("summary").click()
+    assert first.locator(".cell_input").is_visible(), f"{name}: the toggle does not open the folded cell"
+
+
+def check_next_link(page, name: str, base: str) -> None:
+    """The next-page link leads to the next notebook (from the landing page: to the first one)."""
+    pages = ["index.html", *NOTEBOOK_PAGES]
+    here = pages.index(name)
+    if here + 1 == len(pages):
+        return
+    next_link = page.locator("a.right-next")
+    assert next_link.count() == 1, f"{name}: no next-page link"
+    next_link.click()
+    page.wait_for_load_state("load")
+    assert page.url.split("#")[0] == f"{base}/{pages[here + 1]}", f"{name}: next leads to {page.url}"
