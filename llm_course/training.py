@@ -9,10 +9,12 @@ overflows. `learning_rate` is a linear warm-up followed by a cosine decay. `make
 AdamW with weight decay on the matrices only. `evaluate` estimates the loss of a model on a split
 from random batches; `train` is the training loop (AdamW, warm-up and cosine decay, gradient
 clipping, periodic validation, a progress bar) and returns a `TrainingHistory`.
+`MarkovSource` is a source of text whose entropy rate, the lowest loss any model can reach on it,
+is known exactly. `Recipe` and `SHAKESPEARE_CHAR` hold notebook 07's training recipe, and
+`shakespeare_char_model` returns its trained GPT (from 07's checkpoint, or trained afresh).
 `save_checkpoint` / `load_checkpoint` store and restore the model, the optimiser, the step, the
 configuration and every random-number state, atomically, so that a resumed run continues exactly
-as if it had never stopped. `MarkovSource` is a source of text whose entropy rate, the lowest
-loss any model can reach on it, is known exactly.
+as if it had never stopped.
 
 Left out on purpose: mixed precision, gradient accumulation, compilation and several processes
 (`llm_course.train`, notebook 09), and sampling (`llm_course.sampling`, notebook 08).
@@ -21,9 +23,9 @@ Left out on purpose: mixed precision, gradient accumulation, compilation and sev
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'SHAKESPEARE_CHAR', 'cross_entropy', 'learning_rate', 'make_optimizer', 'evaluate',
-           'TrainingHistory', 'train', 'MarkovSource', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'Recipe', 'shakespeare_char_model']
+__all__ = ['SHAKESPEARE_CHAR', 'CHECKPOINT_FORMAT', 'cross_entropy', 'learning_rate', 'make_optimizer', 'TrainingHistory',
+           'evaluate', 'train', 'Recipe', 'MarkovSource', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+           'shakespeare_char_model']
 
 # %% ../notebooks/07_cross_entropy_training.ipynb #f3a45845
 import bisect
@@ -51,18 +53,8 @@ def _check_int(name: str, value, minimum: int) -> int:
     return value
 
 
-def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean of $-\\log\\alpha_{s_{t+1}}$ over every position: logits `(B, t, V)` or `(N, V)`, targets `(B, t)` or `(N,)`.
-
-    $\\alpha$ is the softmax of each position's logits, so $-\\log\\alpha_y = \\log\\sum_i e^{z_i} - z_y$;
-    the log-sum-exp is computed with the largest logit subtracted, so that logits of any size
-    are fine. Half-precision logits are computed in float32.
-
-    >>> round(cross_entropy(torch.zeros(1, 4), torch.tensor([2])).item(), 4)  # uniform: ln 4
-    1.3863
-    >>> round(cross_entropy(torch.tensor([[1e4, 0.0]]), torch.tensor([0])).item(), 4)  # sure and right
-    0.0
-    """
+def _check_logits_and_targets(logits, targets) -> None:
+    """Raise a clear error for anything `cross_entropy` cannot score: types, dtypes, shapes, indices."""
     if not isinstance(logits, torch.Tensor) or not isinstance(targets, torch.Tensor):
         raise TypeError(
             f"logits and targets must be tensors, got {type(logits).__name__} and {type(targets).__name__}"
@@ -85,25 +77,29 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     if low < 0 or high >= n_vocab:
         bad = low if low < 0 else high
         raise ValueError(f"target index {bad} is out of range for n_vocab={n_vocab} (0..{n_vocab - 1})")
+
+# %% ../notebooks/07_cross_entropy_training.ipynb #c4b2d933
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean of $-\\log\\alpha_{s_{t+1}}$ over every position: logits `(B, t, V)` or `(N, V)`, targets `(B, t)` or `(N,)`.
+
+    >>> round(cross_entropy(torch.zeros(1, 4), torch.tensor([2])).item(), 4)  # uniform: ln 4
+    1.3863
+    >>> round(cross_entropy(torch.tensor([[1e4, 0.0]]), torch.tensor([0])).item(), 4)  # sure and right
+    0.0
+    """
+    _check_logits_and_targets(logits, targets)
     if logits.dtype in (torch.float16, torch.bfloat16):
-        logits = logits.float()
-    logits = logits.reshape(-1, n_vocab)  # (N, V), N = B * t
+        logits = logits.float()  # half precision is too coarse for a sum over the vocabulary
+    logits = logits.reshape(-1, logits.shape[-1])  # (N, V), N = B * t
     targets = targets.reshape(-1).long()  # (N,)
-    largest = logits.amax(dim=-1, keepdim=True)  # (N, 1)
-    log_normaliser = largest.squeeze(-1) + (logits - largest).exp().sum(dim=-1).log()  # (N,) log sum_i e^{z_i}
+    largest = logits.amax(dim=-1, keepdim=True)  # (N, 1) the largest logit m
+    log_normaliser = largest.squeeze(-1) + (logits - largest).exp().sum(dim=-1).log()  # (N,) log sum_k e^{z_k}
     true_logit = logits.gather(1, targets[:, None]).squeeze(1)  # (N,) z_{s_{t+1}}
     return (log_normaliser - true_logit).mean()  # mean over positions of -log alpha_{s_{t+1}}
 
 # %% ../notebooks/07_cross_entropy_training.ipynb #2d806c28
-def learning_rate(step: int, *, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0) -> float:
-    """The learning rate of update number `step` (0-based): a linear warm-up, then a cosine decay to `min_lr`.
-
-    Steps `0..warmup_steps-1` climb linearly to `max_lr` (step `warmup_steps-1` reaches it); the
-    remaining steps follow half a cosine from `max_lr` down to `min_lr`, reached at `total_steps`.
-
-    >>> [round(learning_rate(s, max_lr=1.0, warmup_steps=2, total_steps=6), 3) for s in range(7)]
-    [0.5, 1.0, 1.0, 0.854, 0.5, 0.146, 0.0]
-    """
+def _check_schedule(step: int, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float) -> None:
+    """Raise a `ValueError` naming the first argument of `learning_rate` that makes no sense."""
     _check_int("step", step, 0)
     _check_int("warmup_steps", warmup_steps, 0)
     _check_int("total_steps", total_steps, 1)
@@ -113,8 +109,17 @@ def learning_rate(step: int, *, max_lr: float, warmup_steps: int, total_steps: i
         raise ValueError(f"max_lr must be > 0, got {max_lr!r}")
     if not 0 <= min_lr <= max_lr:
         raise ValueError(f"min_lr must lie in 0..max_lr={max_lr}, got {min_lr!r}")
+
+# %% ../notebooks/07_cross_entropy_training.ipynb #e5cbf45f
+def learning_rate(step: int, *, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0) -> float:
+    """The learning rate of update number `step` (0-based): a linear warm-up, then a cosine decay to `min_lr`.
+
+    >>> [round(learning_rate(s, max_lr=1.0, warmup_steps=2, total_steps=6), 3) for s in range(7)]
+    [0.5, 1.0, 1.0, 0.854, 0.5, 0.146, 0.0]
+    """
+    _check_schedule(step, max_lr, warmup_steps, total_steps, min_lr)
     if step < warmup_steps:
-        return max_lr * (step + 1) / warmup_steps
+        return max_lr * (step + 1) / warmup_steps  # update warmup_steps - 1 reaches max_lr
     if step >= total_steps:
         return min_lr
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)  # 0 -> 1
@@ -145,7 +150,7 @@ def make_optimizer(
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
 
-# %% ../notebooks/07_cross_entropy_training.ipynb #e5cbf45f
+# %% ../notebooks/07_cross_entropy_training.ipynb #835689f8
 def _model_device(model: nn.Module) -> torch.device:
     """The device of `model`'s first parameter or buffer (the CPU for a model with neither)."""
     for tensor in (*model.parameters(), *model.buffers()):
@@ -184,39 +189,6 @@ def _context_size(model: nn.Module, context_size: int | None) -> int:
     return context_size
 
 
-def evaluate(
-    model: nn.Module,
-    ids,
-    *,
-    batch_size: int,
-    context_size: int | None = None,
-    n_batches: int = 20,
-    generator: torch.Generator | None = None,
-    device: str | torch.device | None = None,
-) -> float:
-    """The mean cross-entropy of `model` on `n_batches` random batches of `ids` (from `get_batch`).
-
-    Runs under `torch.no_grad()` with the model in evaluation mode (no dropout) and puts the model
-    back in the mode it was in. Pass a seeded `generator` to score the same batches every time.
-    """
-    context_size = _context_size(model, context_size)
-    ids = _check_ids("ids", ids, context_size)
-    _check_int("batch_size", batch_size, 1)
-    _check_int("n_batches", n_batches, 1)
-    device = torch.device(device) if device is not None else _model_device(model)
-    was_training = model.training
-    model.eval()
-    try:
-        total = 0.0
-        with torch.no_grad():
-            for _ in range(n_batches):
-                x, y = get_batch(ids, batch_size, context_size, generator=generator, device=device)  # (B, T)
-                total += cross_entropy(model(x), y).item()
-        return total / n_batches
-    finally:
-        model.train(was_training)
-
-# %% ../notebooks/07_cross_entropy_training.ipynb #835689f8
 @dataclass
 class TrainingHistory:
     """What `train` measured: one entry per evaluation, plus the loss of every training batch."""
@@ -228,71 +200,96 @@ class TrainingHistory:
     learning_rates: list[float] = field(default_factory=list)  # the learning rate of every update
     tokens: int = 0  # training tokens seen in this call (batch_size * context_size per update)
     seconds: float = 0.0  # wall-clock time of this call, evaluations included
+    updates_at_last_evaluation: int = 0  # len(batch_loss) at the previous evaluation
+
+    def record_update(self, loss: float, lr: float, tokens: int) -> None:
+        self.batch_loss.append(loss)
+        self.learning_rates.append(lr)
+        self.tokens += tokens
+
+    def record_evaluation(self, step: int, val_loss: float) -> None:
+        since_previous = self.batch_loss[self.updates_at_last_evaluation :]
+        self.updates_at_last_evaluation = len(self.batch_loss)
+        self.steps.append(step)
+        self.train_loss.append(sum(since_previous) / max(1, len(since_previous)))
+        self.val_loss.append(val_loss)
 
 
-def train(
-    model: nn.Module,
-    train_ids,
-    val_ids=None,
-    *,
-    steps: int,
-    batch_size: int,
-    context_size: int | None = None,
-    max_lr: float = 3e-3,
-    warmup_steps: int | None = None,
-    min_lr: float = 3e-4,
-    weight_decay: float = 0.1,
-    grad_clip: float | None = 1.0,
-    eval_interval: int = 100,
-    eval_batches: int = 10,
-    eval_seed: int = 0,
-    optimizer: torch.optim.Optimizer | None = None,
-    generator: torch.Generator | None = None,
-    start_step: int = 0,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-    callback: Callable[[int, float], bool | None] | None = None,
-) -> TrainingHistory:
-    """Train `model` on `train_ids` until `steps` updates are done; returns a `TrainingHistory`.
-
-    Each update draws a batch with `get_batch(train_ids, batch_size, context_size, generator)`,
-    computes `cross_entropy`, back-propagates, clips the gradient norm to `grad_clip` (None: no
-    clipping) and takes an AdamW step (`make_optimizer(model, lr=max_lr, weight_decay=...)` unless
-    an `optimizer` is given) at the rate `learning_rate(step, ...)` (`warmup_steps` defaults to
-`min(100, steps // 10)`). Every `eval_interval` updates
-    and after the last, the validation loss is estimated with `evaluate` on `eval_batches` batches
-    drawn by a generator seeded with `eval_seed` (the same batches every time; the training
-    batches are not disturbed). `start_step` resumes a run: updates `start_step..steps-1` are done,
-    with the schedule of the whole run. `callback(step, loss)` is called after every update with
-    the number of updates done and the batch loss; returning True stops training early.
-    """
+def _prepare_training(model, train_ids, val_ids, *, steps, batch_size, context_size, max_lr, warmup_steps, min_lr,
+                      weight_decay, grad_clip, eval_interval, eval_batches, start_step, optimizer, device):
+    """Check every argument of `train` and fill in its defaults; return what the loop needs."""
     context_size = _context_size(model, context_size)
-    _check_int("steps", steps, 1)
-    _check_int("batch_size", batch_size, 1)
-    _check_int("eval_interval", eval_interval, 1)
-    _check_int("eval_batches", eval_batches, 1)
-    _check_int("start_step", start_step, 0)
+    for name, value, minimum in (("steps", steps, 1), ("batch_size", batch_size, 1), ("eval_interval", eval_interval, 1),
+                                 ("eval_batches", eval_batches, 1), ("start_step", start_step, 0)):
+        _check_int(name, value, minimum)
     if start_step >= steps:
         raise ValueError(f"start_step={start_step} leaves nothing to do: it must be less than steps={steps}")
     if grad_clip is not None and not grad_clip > 0:
         raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
     if warmup_steps is None:
         warmup_steps = min(100, steps // 10)
-    learning_rate(0, max_lr=max_lr, warmup_steps=warmup_steps, total_steps=steps, min_lr=min_lr)  # checks them
+    _check_schedule(0, max_lr, warmup_steps, steps, min_lr)
     train_ids = _check_ids("train_ids", train_ids, context_size)
     if val_ids is not None:
         val_ids = _check_ids("val_ids", val_ids, context_size)
     device = torch.device(device) if device is not None else _model_device(model)
     if optimizer is None:
         optimizer = make_optimizer(model, lr=max_lr, weight_decay=weight_decay)
+    return context_size, warmup_steps, train_ids, val_ids, device, optimizer
 
+# %% ../notebooks/07_cross_entropy_training.ipynb #83ed60c3
+def evaluate(model: nn.Module, ids, *, batch_size: int, context_size: int | None = None, n_batches: int = 20,
+             generator: torch.Generator | None = None, device: str | torch.device | None = None) -> float:
+    """The mean cross-entropy of `model` on `n_batches` random batches of `ids` (from `get_batch`).
+
+    Runs without gradients and in evaluation mode (no dropout), then puts the model back in the
+    mode it was in. Pass a seeded `generator` to score the same batches every time.
+    """
+    context_size = _context_size(model, context_size)
+    ids = _check_ids("ids", ids, context_size)
+    _check_int("batch_size", batch_size, 1), _check_int("n_batches", n_batches, 1)
+    device = torch.device(device) if device is not None else _model_device(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            losses = [cross_entropy(model(x), y).item()  # x, y: (B, T)
+                      for x, y in (get_batch(ids, batch_size, context_size, generator=generator, device=device)
+                                   for _ in range(n_batches))]
+        return sum(losses) / n_batches
+    finally:
+        model.train(was_training)
+
+
+def train(
+    model: nn.Module, train_ids, val_ids=None, *, steps: int, batch_size: int, context_size: int | None = None,
+    max_lr: float = 3e-3, warmup_steps: int | None = None, min_lr: float = 3e-4, weight_decay: float = 0.1,
+    grad_clip: float | None = 1.0, eval_interval: int = 100, eval_batches: int = 10, eval_seed: int = 0,
+    optimizer: torch.optim.Optimizer | None = None, generator: torch.Generator | None = None, start_step: int = 0,
+    device: str | torch.device | None = None, progress: bool = True,
+    callback: Callable[[int, float], bool | None] | None = None,
+) -> TrainingHistory:
+    """Train `model` on `train_ids` until `steps` updates are done; return a `TrainingHistory`.
+
+    Each update draws a batch with `get_batch`, computes `cross_entropy`, back-propagates, clips the
+    gradient norm to `grad_clip` (None: no clipping) and takes an AdamW step (`make_optimizer`
+    unless an `optimizer` is given) at the rate `learning_rate(step, ...)` (`warmup_steps`
+    defaults to `min(100, steps // 10)`). Every `eval_interval` updates and after the last, the
+    validation loss is estimated with `evaluate` on `eval_batches` batches drawn by a generator
+    seeded with `eval_seed` (the same batches every time). `start_step` resumes a run: updates
+    `start_step..steps-1` are done, with the schedule of the whole run. `callback(step, loss)` is
+    called after every update; returning True stops training early.
+    """
+    context_size, warmup_steps, train_ids, val_ids, device, optimizer = _prepare_training(
+        model, train_ids, val_ids, steps=steps, batch_size=batch_size, context_size=context_size, max_lr=max_lr,
+        warmup_steps=warmup_steps, min_lr=min_lr, weight_decay=weight_decay, grad_clip=grad_clip,
+        eval_interval=eval_interval, eval_batches=eval_batches, start_step=start_step, optimizer=optimizer,
+        device=device)
     from tqdm.auto import tqdm
 
-    history = TrainingHistory()
-    since_eval: list[float] = []
-    started = time.perf_counter()
-    model.train()
+    history, started = TrainingHistory(), time.perf_counter()
     bar = tqdm(total=steps, initial=start_step, unit="step", disable=not progress)
+    model.train()
     try:
         for step in range(start_step, steps):  # `step` updates are done; this one makes step + 1
             lr = learning_rate(step, max_lr=max_lr, warmup_steps=warmup_steps, total_steps=steps, min_lr=min_lr)
@@ -301,28 +298,17 @@ def train(
             x, y = get_batch(train_ids, batch_size, context_size, generator=generator, device=device)  # (B, T)
             loss = cross_entropy(model(x), y)  # logits (B, T, V) against targets (B, T)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # back-propagation: d loss / d theta for every parameter
             if grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-
-            done, loss_value = step + 1, loss.item()
-            history.batch_loss.append(loss_value)
-            history.learning_rates.append(lr)
-            history.tokens += batch_size * context_size
-            since_eval.append(loss_value)
-            stop = bool(callback(done, loss_value)) if callback is not None else False
-            if done % eval_interval == 0 or done == steps or stop:
-                val_loss = float("nan")
-                if val_ids is not None:
-                    val_loss = evaluate(
-                        model, val_ids, batch_size=batch_size, context_size=context_size, n_batches=eval_batches,
-                        generator=torch.Generator().manual_seed(eval_seed), device=device,
-                    )
-                history.steps.append(done)
-                history.train_loss.append(sum(since_eval) / len(since_eval))
-                history.val_loss.append(val_loss)
-                since_eval = []
+            optimizer.step()  # theta moves against the gradient
+            history.record_update(loss.item(), lr, batch_size * context_size)
+            stop = bool(callback(step + 1, history.batch_loss[-1])) if callback is not None else False
+            if (step + 1) % eval_interval == 0 or step + 1 == steps or stop:
+                val_loss = float("nan") if val_ids is None else evaluate(
+                    model, val_ids, batch_size=batch_size, context_size=context_size, n_batches=eval_batches,
+                    generator=torch.Generator().manual_seed(eval_seed), device=device)
+                history.record_evaluation(step + 1, val_loss)
                 bar.set_postfix(train=f"{history.train_loss[-1]:.3f}", val=f"{val_loss:.3f}")
             bar.update(1)
             if stop:
@@ -331,6 +317,42 @@ def train(
         bar.close()
         history.seconds = time.perf_counter() - started
     return history
+
+# %% ../notebooks/07_cross_entropy_training.ipynb #2293088c
+@dataclass(frozen=True)
+class Recipe:
+    """How notebook 07 trains its GPT on Tiny Shakespeare characters; notebooks 08 and 09 reuse it."""
+
+    n_emb: int = 128  # C, the width of the residual stream
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 4  # attention heads per block
+    context_size: int = 64  # T, characters the model sees
+    dropout: float = 0.0  # no dropout: the run is too short to overfit
+    batch_size: int = 32  # B windows of T tokens per update
+    steps: int = 1400  # updates, fixed: a faster machine finishes sooner, it does not train longer
+    max_lr: float = 3e-3  # peak learning rate, after the warm-up
+    min_lr: float = 3e-4  # learning rate at the end of the cosine
+    warmup_steps: int = 100  # W, updates of linear warm-up
+    weight_decay: float = 0.1  # AdamW's decay, on matrices only
+    betas: tuple[float, float] = (0.9, 0.95)  # AdamW's averaging weights
+    seed: int = 1337  # seeds the initialisation
+    batch_seed: int = 5  # seeds the batch generator
+
+    def gpt_config(self, n_vocab: int, **changes):
+        """The `GPTConfig` of this recipe for a vocabulary of `n_vocab` tokens (fields in `changes` replaced)."""
+        from llm_course.gpt import GPTConfig
+
+        sizes = dict(n_vocab=n_vocab, context_size=self.context_size, n_emb=self.n_emb, n_layer=self.n_layer,
+                     n_head=self.n_head, dropout=self.dropout)
+        return GPTConfig(**(sizes | changes))
+
+    @property
+    def tokens(self) -> int:
+        """Training tokens seen in the whole run: steps x batch_size x context_size."""
+        return self.steps * self.batch_size * self.context_size
+
+
+SHAKESPEARE_CHAR = Recipe()  # notebook 07's run
 
 # %% ../notebooks/07_cross_entropy_training.ipynb #224843bc
 class MarkovSource:
@@ -395,7 +417,7 @@ class MarkovSource:
             symbols.append(min(bisect.bisect_right(rows[symbols[-1]], u), self.n_symbols - 1))
         return torch.tensor(symbols, dtype=torch.long)
 
-# %% ../notebooks/07_cross_entropy_training.ipynb #f66c0700
+# %% ../notebooks/07_cross_entropy_training.ipynb #78fb604b
 CHECKPOINT_FORMAT = "llm-course-checkpoint/1"  # written into every checkpoint, checked on loading
 
 
@@ -537,41 +559,6 @@ def load_checkpoint(
         optimizer.load_state_dict(checkpoint["optimizer"])
     _restore_random_states(checkpoint["random_states"], generator)
     return {"step": checkpoint["step"], "config": checkpoint["config"], "extra": checkpoint["extra"]}
-
-# %% ../notebooks/07_cross_entropy_training.ipynb #bafc466b
-@dataclass(frozen=True)
-class Recipe:
-    """How notebook 07 trains its GPT on Tiny Shakespeare characters; notebooks 08 and 09 reuse it."""
-
-    n_emb: int = 128  # C
-    n_layer: int = 4
-    n_head: int = 4
-    context_size: int = 64  # T
-    dropout: float = 0.0
-    batch_size: int = 32  # B windows of T tokens per update
-    steps: int = 1400  # updates
-    max_lr: float = 3e-3
-    min_lr: float = 3e-4
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    betas: tuple[float, float] = (0.9, 0.95)
-    seed: int = 1337  # seeds the initialisation
-    batch_seed: int = 5  # seeds the batch generator
-
-    def gpt_config(self, n_vocab: int):
-        """The `GPTConfig` of this recipe for a vocabulary of `n_vocab` tokens."""
-        from llm_course.gpt import GPTConfig
-
-        return GPTConfig(n_vocab=n_vocab, context_size=self.context_size, n_emb=self.n_emb, n_layer=self.n_layer,
-                         n_head=self.n_head, dropout=self.dropout)
-
-    @property
-    def tokens(self) -> int:
-        """Training tokens seen in the whole run: steps x batch_size x context_size."""
-        return self.steps * self.batch_size * self.context_size
-
-
-SHAKESPEARE_CHAR = Recipe()  # notebook 07's run
 
 
 def shakespeare_char_model(

@@ -21,11 +21,18 @@
 #
 # A freshly built GPT (notebook 06) gives every token about the same probability: its parameters
 # $\theta$ are random. This notebook teaches it. It defines what "good" means, a number called the
-# **cross-entropy loss**, shows why every position of every sequence is a training example, finds
-# the floors a loss cannot go below, and then trains a GPT on Tiny Shakespeare in a few minutes on
-# a laptop CPU. It ends with checkpoints that let a run stop and resume exactly.
+# **cross-entropy loss**; shows why every position of every sequence is a training example; sets
+# up the **baselines** a model must beat and the **floor** no model can beat; and then trains a
+# GPT on Tiny Shakespeare until its validation loss is below 1.80 nats, in two to four minutes on
+# a laptop CPU.
 #
-# It writes the module `llm_course.training`.
+# It writes the module `llm_course.training`. Cells whose code is plumbing (input checks,
+# progress bars, file formats) are folded: click the bar to read them.
+#
+# **On Colab, use the GPU if you like.** *Runtime → Change runtime type → T4 GPU*, then run
+# the notebook again: the training cells use `best_device()` (notebook 00), so the main run moves
+# to the GPU and takes seconds instead of minutes. The results are the same up to rounding; the
+# number of updates is fixed, so a faster machine finishes sooner rather than training longer.
 
 # %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
@@ -42,7 +49,7 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # %%
 #| default_exp training
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 """Training a language model: the cross-entropy loss, the learning-rate schedule, the loop, checkpoints.
 
@@ -52,10 +59,12 @@ overflows. `learning_rate` is a linear warm-up followed by a cosine decay. `make
 AdamW with weight decay on the matrices only. `evaluate` estimates the loss of a model on a split
 from random batches; `train` is the training loop (AdamW, warm-up and cosine decay, gradient
 clipping, periodic validation, a progress bar) and returns a `TrainingHistory`.
+`MarkovSource` is a source of text whose entropy rate, the lowest loss any model can reach on it,
+is known exactly. `Recipe` and `SHAKESPEARE_CHAR` hold notebook 07's training recipe, and
+`shakespeare_char_model` returns its trained GPT (from 07's checkpoint, or trained afresh).
 `save_checkpoint` / `load_checkpoint` store and restore the model, the optimiser, the step, the
 configuration and every random-number state, atomically, so that a resumed run continues exactly
-as if it had never stopped. `MarkovSource` is a source of text whose entropy rate, the lowest
-loss any model can reach on it, is known exactly.
+as if it had never stopped.
 
 Left out on purpose: mixed precision, gradient accumulation, compilation and several processes
 (`llm_course.train`, notebook 09), and sampling (`llm_course.sampling`, notebook 08).
@@ -63,7 +72,7 @@ Left out on purpose: mixed precision, gradient accumulation, compilation and sev
 
 from __future__ import annotations
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 import bisect
 import dataclasses
@@ -110,7 +119,7 @@ from llm_course.data import get_batch
 #
 # Each term $-\log\alpha_{s_{t+1}}$ is the **loss** of one position: 0 when the model was sure and
 # right ($\alpha_{s_{t+1}}=1$), large when it gave the true token a small probability. Logarithms
-# are natural, so the loss is measured in **nats**.
+# are natural, so the loss is measured in **nats** (throughout the course).
 #
 # **Cross-entropy.** Write the true next token as a one-hot vector $\mathbf{y}$ ($y_i=1$ for
 # $i=s_{t+1}$, else 0). The cross-entropy between $\mathbf{y}$ and $\boldsymbol\alpha$ is
@@ -125,9 +134,10 @@ from llm_course.data import get_batch
 #
 # Computed naively, $e^{z_k}$ overflows for $z_k\gtrsim 89$ in float32. The **log-sum-exp** trick
 # subtracts the largest logit $m$ first: $\log\sum_k e^{z_k}=m+\log\sum_k e^{z_k-m}$, and every
-# $e^{z_k-m}\le 1$. That is how `cross_entropy` computes it (same trick as `softmax` in notebook 05).
+# $e^{z_k-m}\le 1$. That is how `cross_entropy` computes it (the same trick as `softmax` in
+# notebook 05). Its input checks (types, shapes, index range) are in the folded cell.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 def _check_int(name: str, value, minimum: int) -> int:
     """`value` if it is an int >= `minimum`, else a `ValueError` naming it."""
@@ -136,18 +146,8 @@ def _check_int(name: str, value, minimum: int) -> int:
     return value
 
 
-def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean of $-\\log\\alpha_{s_{t+1}}$ over every position: logits `(B, t, V)` or `(N, V)`, targets `(B, t)` or `(N,)`.
-
-    $\\alpha$ is the softmax of each position's logits, so $-\\log\\alpha_y = \\log\\sum_i e^{z_i} - z_y$;
-    the log-sum-exp is computed with the largest logit subtracted, so that logits of any size
-    are fine. Half-precision logits are computed in float32.
-
-    >>> round(cross_entropy(torch.zeros(1, 4), torch.tensor([2])).item(), 4)  # uniform: ln 4
-    1.3863
-    >>> round(cross_entropy(torch.tensor([[1e4, 0.0]]), torch.tensor([0])).item(), 4)  # sure and right
-    0.0
-    """
+def _check_logits_and_targets(logits, targets) -> None:
+    """Raise a clear error for anything `cross_entropy` cannot score: types, dtypes, shapes, indices."""
     if not isinstance(logits, torch.Tensor) or not isinstance(targets, torch.Tensor):
         raise TypeError(
             f"logits and targets must be tensors, got {type(logits).__name__} and {type(targets).__name__}"
@@ -170,14 +170,30 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     if low < 0 or high >= n_vocab:
         bad = low if low < 0 else high
         raise ValueError(f"target index {bad} is out of range for n_vocab={n_vocab} (0..{n_vocab - 1})")
+
+# %%
+#| export
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean of $-\\log\\alpha_{s_{t+1}}$ over every position: logits `(B, t, V)` or `(N, V)`, targets `(B, t)` or `(N,)`.
+
+    >>> round(cross_entropy(torch.zeros(1, 4), torch.tensor([2])).item(), 4)  # uniform: ln 4
+    1.3863
+    >>> round(cross_entropy(torch.tensor([[1e4, 0.0]]), torch.tensor([0])).item(), 4)  # sure and right
+    0.0
+    """
+    _check_logits_and_targets(logits, targets)
     if logits.dtype in (torch.float16, torch.bfloat16):
-        logits = logits.float()
-    logits = logits.reshape(-1, n_vocab)  # (N, V), N = B * t
+        logits = logits.float()  # half precision is too coarse for a sum over the vocabulary
+    logits = logits.reshape(-1, logits.shape[-1])  # (N, V), N = B * t
     targets = targets.reshape(-1).long()  # (N,)
-    largest = logits.amax(dim=-1, keepdim=True)  # (N, 1)
-    log_normaliser = largest.squeeze(-1) + (logits - largest).exp().sum(dim=-1).log()  # (N,) log sum_i e^{z_i}
+    largest = logits.amax(dim=-1, keepdim=True)  # (N, 1) the largest logit m
+    log_normaliser = largest.squeeze(-1) + (logits - largest).exp().sum(dim=-1).log()  # (N,) log sum_k e^{z_k}
     true_logit = logits.gather(1, targets[:, None]).squeeze(1)  # (N,) z_{s_{t+1}}
     return (log_normaliser - true_logit).mean()  # mean over positions of -log alpha_{s_{t+1}}
+
+# %% [markdown]
+# It agrees with PyTorch's own `torch.nn.functional.cross_entropy`, and stays finite where the
+# naive formula (softmax, then log) overflows:
 
 # %%
 import math
@@ -192,16 +208,15 @@ set_seed(1337)
 generator = torch.Generator().manual_seed(0)
 logits = torch.randn(4, 8, 65, generator=generator) * 3  # (B, t, V)
 targets = torch.randint(65, (4, 8), generator=generator)  # (B, t)
-targets[0, 0], targets[-1, -1] = 0, 64  # the edges of the vocabulary
-ours = cross_entropy(logits, targets)
-theirs = F.cross_entropy(logits.reshape(-1, 65), targets.reshape(-1))  # PyTorch wants (N, V) and (N,)
-print(f"ours {ours.item():.6f}   torch.nn.functional.cross_entropy {theirs.item():.6f}")
+ours, theirs = cross_entropy(logits, targets), F.cross_entropy(logits.reshape(-1, 65), targets.reshape(-1))
 assert torch.allclose(ours, theirs, atol=1e-6)
+print("ours and torch.nn.functional.cross_entropy agree within 1e-6")
 
-extreme = torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4, 1e4]])  # logits far beyond exp's range
+extreme, extreme_targets = torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4, 1e4]]), torch.tensor([1, 2])
 naive = -torch.log(extreme.exp() / extreme.exp().sum(dim=1, keepdim=True))[[0, 1], [1, 2]].mean()
-print(f"naive softmax then log: {naive.item()}   log-sum-exp: {cross_entropy(extreme, torch.tensor([1, 2])).item():.1f}")
-assert torch.isnan(naive) and torch.allclose(cross_entropy(extreme, torch.tensor([1, 2])), F.cross_entropy(extreme, torch.tensor([1, 2])))
+print(f"logits of size 1e4: naive softmax-then-log gives {naive.item()}, log-sum-exp gives "
+      f"{cross_entropy(extreme, extreme_targets).item():.1f}")
+assert torch.isnan(naive) and cross_entropy(extreme, extreme_targets).item() == 5000.0
 
 # %% [markdown]
 # **The loss reads a probability; it does not compare a guess.** A common misreading is that the
@@ -210,7 +225,17 @@ assert torch.isnan(naive) and torch.allclose(cross_entropy(extreme, torch.tensor
 # samples: it reads the probability $\boldsymbol\alpha$ gave to the true $s_{t+1}$. That matters,
 # because a sample is an integer drawn at random: nudging the logits a little does not change it
 # at all, so it has no gradient, while $-\log\alpha_{s_{t+1}}$ changes smoothly with every logit.
-# Side by side, for one position of a 5-token vocabulary:
+#
+# **Its gradient, in two lines.** With $L=\log\sum_k e^{z_k}-z_y$ (writing $y=s_{t+1}$),
+#
+# $$
+# \frac{\partial L}{\partial z_i}=\frac{e^{z_i}}{\sum_k e^{z_k}}-[i=y]=\alpha_i-[i=y],
+# \qquad\text{so}\qquad \nabla_{\mathbf{z}}L=\boldsymbol\alpha-\text{one\_hot}(s_{t+1}).
+# $$
+#
+# Every logit is pushed down in proportion to the probability it took, and the true token's logit
+# is pushed up by $1-\alpha_{s_{t+1}}$: the gradient vanishes only when the model is sure and
+# right. Side by side, for one position of a 5-token vocabulary, with autograd as the referee:
 
 # %%
 logits = torch.tensor([2.0, 0.5, -1.0, 1.0, 0.0], requires_grad=True)  # (V,) one position
@@ -221,8 +246,8 @@ loss = cross_entropy(logits[None, :], torch.tensor([true_next]))  # what trainin
 loss.backward()
 print("alpha              ", [round(a, 3) for a in alpha.tolist()])
 print(f"sampled token      {sampled.item()}  (an integer: requires_grad={sampled.requires_grad}, no gradient)")
-print(f"loss -log alpha[{true_next}] {loss.item():.4f}  = -log {alpha[true_next].item():.3f}")
-print("d loss / d logits  ", [round(g, 3) for g in logits.grad.tolist()], " = alpha - one_hot(true)")
+print(f"loss -log alpha[{true_next}] {loss.item():.3f}  = -log {alpha[true_next].item():.3f}")
+print("d loss / d logits  ", [round(g, 3) for g in logits.grad.tolist()], " = alpha - one_hot(3)")
 assert torch.allclose(logits.grad, alpha.detach() - F.one_hot(torch.tensor(true_next), 5).float())
 
 # %% [markdown]
@@ -238,7 +263,7 @@ assert torch.allclose(logits.grad, alpha.detach() - F.one_hot(torch.tensor(true_
 # $s_{j+1}$. So the targets are the inputs shifted by one position, and one window of $t$ tokens
 # gives $t$ training examples for the price of one forward pass. `get_batch` (notebook 00) cuts
 # $B$ random windows and returns `x` and `y = x` shifted by one; `cross_entropy` averages over all
-# $B\cdot t$ positions.
+# $B\cdot t$ positions. One window of 8 characters, read as the 8 examples it holds:
 
 # %%
 from llm_course.data import get_batch, load_text, train_val_split
@@ -253,36 +278,42 @@ print(f"{len(text):,} characters, n_vocab = {n_vocab}; train {len(train_ids):,} 
 
 x, y = get_batch(train_ids, batch_size=2, context_size=8, generator=torch.Generator().manual_seed(1))  # (B, T)
 for j in range(8):
-    context = tokenizer.decode(x[0, : j + 1].tolist())
-    print(f"position {j}: {context!r:>12} -> {tokenizer.decode([y[0, j].item()])!r}")
+    print(f"x[0, :{j + 1}] = {tokenizer.decode(x[0, : j + 1].tolist())!r:>12}  ->  y[0, {j}] = {tokenizer.decode([y[0, j].item()])!r}")
 assert torch.equal(x[:, 1:], y[:, :-1])
 
 # %% [markdown]
 # **Why batches?** The loss we want to minimise is the average over the *whole* training text;
 # each step estimates it (and its gradient) from a random batch. A bigger batch gives a less
 # noisy estimate: the spread shrinks like $1/\sqrt{B}$, and a vectorised batch costs far less
-# than $B$ separate steps. Below, the loss of a fixed model (bigram counts, see section 3) on
-# 200 random batches of each size:
+# than $B$ separate steps. Below, the loss of one fixed model (the bigram counts of notebook 05) on
+# 200 random batches of each size $B$, windows of 32 characters:
 
 # %%
 from llm_course.models import BigramCounts, BigramModel, UniformModel
 
 bigram = BigramCounts.from_indices(train_ids, n_vocab, smoothing=1.0)
+bigram_log_probs = bigram.probs.double().log()  # (V, V), row i: log alpha after token i
 batch_generator = torch.Generator().manual_seed(2)
-spreads = {}
-for batch_size in (1, 4, 16, 64):
-    losses = torch.tensor([
-        cross_entropy(bigram(xb), yb).item()
-        for xb, yb in (get_batch(train_ids, batch_size, 32, generator=batch_generator) for _ in range(200))
-    ])
-    spreads[batch_size] = losses.std().item()
-    print(f"B = {batch_size:>2}: mean loss {losses.mean().item():.3f}, spread (std) {spreads[batch_size]:.3f}")
-assert spreads[64] < spreads[16] < spreads[4] < spreads[1]
+batch_sizes, spreads = (1, 4, 16, 64), []
+for batch_size in batch_sizes:
+    batches = (get_batch(train_ids, batch_size, 32, generator=batch_generator) for _ in range(200))
+    losses = torch.stack([cross_entropy(bigram_log_probs[xb], yb) for xb, yb in batches])  # (200,)
+    spreads.append(losses.std().item())
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.loglog(batch_sizes, spreads, "o-", label="measured spread of the batch loss")
+ax.loglog(batch_sizes, [spreads[0] / math.sqrt(b) for b in batch_sizes], "k:", label=r"$\propto 1/\sqrt{B}$")
+ax.set_xlabel("batch size B (windows of 32 characters)")
+ax.set_ylabel("standard deviation of the loss (nats)")
+ax.set_title("A batch B times larger estimates the loss about √B times more precisely")
+ax.legend()
+plt.show()
+assert spreads[3] < spreads[2] < spreads[1] < spreads[0]
 
 # %% [markdown]
-# ## 3. The floors and the start
+# ## 3. Baselines to beat, and the start
 #
-# Before training anything, three baselines tell us what a loss means.
+# Before training anything, three simple models tell us what a loss means. They are
+# **baselines**: a trained GPT must beat them, or it has learned nothing they did not.
 #
 # - **Uniform**: $\alpha_i=1/n_{\text{vocab}}$ for every token, whatever the input. Its loss is
 #   $-\log(1/n_{\text{vocab}})=\ln n_{\text{vocab}}$ at every position: $\ln 65\approx 4.17$ nats.
@@ -291,7 +322,6 @@ assert spreads[64] < spreads[16] < spreads[4] < spreads[1]
 # - **Bigram counts**: $\alpha$ = the frequencies of what followed the last token (notebook 05).
 #
 # All three are measured on the **validation** split: text the models did not count or train on.
-# A model that only memorised its training text would do well there and badly here.
 #
 # **Perplexity** $=e^{\text{loss}}$ turns a loss back into a count: the model is as unsure as if it
 # chose uniformly among that many tokens. The uniform model's perplexity is $n_{\text{vocab}}$.
@@ -300,31 +330,17 @@ assert spreads[64] < spreads[16] < spreads[4] < spreads[1]
 uniform_loss = cross_entropy(UniformModel(n_vocab, context_size=8)(val_ids[None, :8]), val_ids[None, 1:9]).item()
 unigram_probs = torch.bincount(train_ids, minlength=n_vocab).double() / len(train_ids)  # (V,)
 unigram_loss = -unigram_probs[val_ids[1:]].log().mean().item()  # every position of the validation split
-bigram_loss = cross_entropy(bigram.probs.log()[val_ids[:-1]], val_ids[1:]).item()  # row s_j scores s_{j+1}
+bigram_loss = cross_entropy(bigram_log_probs[val_ids[:-1]], val_ids[1:]).item()  # row s_j scores s_{j+1}
 baselines = {"uniform": uniform_loss, "unigram": unigram_loss, "bigram counts": bigram_loss}
 for name, loss in baselines.items():
-    print(f"{name:>13}: validation loss {loss:.4f} nats, perplexity {math.exp(loss):5.2f}")
+    print(f"{name:>13}: validation loss {loss:.3f} nats, perplexity {math.exp(loss):5.2f}")
 assert math.isclose(uniform_loss, math.log(n_vocab), rel_tol=1e-6)
 assert bigram_loss < unigram_loss < uniform_loss
 
 # %% [markdown]
-# **The start.** A freshly initialised GPT knows nothing either, and it should *say* so: with small
-# random weights its logits are all close to 0, so $\boldsymbol\alpha$ is close to uniform and its
-# loss starts near $\ln n_{\text{vocab}}$. A loss far above that at step 0 means the model is
-# confidently wrong before it has seen anything, and the first steps are wasted undoing it. This
-# is the first check of any training run.
-
-# %%
-from llm_course.gpt import GPT, GPTConfig
-
-config = GPTConfig(n_vocab=n_vocab, context_size=64, n_emb=128, n_layer=4, n_head=4, dropout=0.0, init="scaled")
-set_seed(1337)
-model = GPT(config)
-x, y = get_batch(val_ids, batch_size=64, context_size=64, generator=torch.Generator().manual_seed(0))  # (B, T)
-with torch.no_grad():
-    initial_loss = cross_entropy(model(x), y).item()
-print(f"GPT with {model.count_parameters():,} parameters: loss at initialisation {initial_loss:.4f}, ln {n_vocab} = {math.log(n_vocab):.4f}")
-assert abs(initial_loss - math.log(n_vocab)) < 0.1
+# Each baseline uses more of the input than the last, and its loss drops: the unigram knows which
+# characters are common (spaces, `e`, `t`), the bigram also what tends to follow what. A GPT that
+# reads up to $T$ characters back should go further.
 
 # %% [markdown]
 # ## 4. The training loop
@@ -333,28 +349,28 @@ assert abs(initial_loss - math.log(n_vocab)) < 0.1
 # $\nabla_\theta\mathcal{L}$, and move $\theta$ a little against it. The details that make this
 # work well on a transformer:
 #
-# - **AdamW**: Adam scales each parameter's step by running averages of its gradient and squared
-#   gradient; the "W" is *decoupled weight decay*, a small pull of the weights towards zero. We
-#   decay the matrices only (embeddings, linear layers), not biases or LayerNorm gains.
-# - **Warm-up, then cosine decay** of the learning rate: a few hundred small steps first, while
+# - **AdamW**: Adam scales each parameter's step by running averages of its gradient (weight
+#   $\beta_1$) and squared gradient (weight $\beta_2$); the "W" is *decoupled weight decay*, a small
+#   pull of the weights towards zero. We decay the matrices only (embeddings, linear layers), not
+#   biases or LayerNorm gains.
+# - **Warm-up, then cosine decay** of the learning rate: a few dozen small steps first, while
 #   Adam's averages are still poor estimates; then a slow decay, so that late steps refine instead
-#   of jumping around.
+#   of jumping around. Update number $k$ (0-based) of $K$, with $W$ warm-up updates, uses
+#
+# $$
+# \eta_k=\begin{cases}\eta_{\max}\,\dfrac{k+1}{W} & k<W,\\[1ex]
+# \eta_{\min}+\tfrac12(\eta_{\max}-\eta_{\min})\Bigl(1+\cos\bigl(\pi\,\tfrac{k-W}{K-W}\bigr)\Bigr) & W\le k<K.\end{cases}
+# $$
+#
 # - **Gradient clipping**: if the gradient's norm exceeds 1, scale it down to 1. A rare bad batch
 #   then cannot throw the parameters far.
 # - **Periodic validation**: every few hundred steps, the loss on the validation split (in
 #   evaluation mode, without gradients).
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
-def learning_rate(step: int, *, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0) -> float:
-    """The learning rate of update number `step` (0-based): a linear warm-up, then a cosine decay to `min_lr`.
-
-    Steps `0..warmup_steps-1` climb linearly to `max_lr` (step `warmup_steps-1` reaches it); the
-    remaining steps follow half a cosine from `max_lr` down to `min_lr`, reached at `total_steps`.
-
-    >>> [round(learning_rate(s, max_lr=1.0, warmup_steps=2, total_steps=6), 3) for s in range(7)]
-    [0.5, 1.0, 1.0, 0.854, 0.5, 0.146, 0.0]
-    """
+def _check_schedule(step: int, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float) -> None:
+    """Raise a `ValueError` naming the first argument of `learning_rate` that makes no sense."""
     _check_int("step", step, 0)
     _check_int("warmup_steps", warmup_steps, 0)
     _check_int("total_steps", total_steps, 1)
@@ -364,8 +380,18 @@ def learning_rate(step: int, *, max_lr: float, warmup_steps: int, total_steps: i
         raise ValueError(f"max_lr must be > 0, got {max_lr!r}")
     if not 0 <= min_lr <= max_lr:
         raise ValueError(f"min_lr must lie in 0..max_lr={max_lr}, got {min_lr!r}")
+
+# %%
+#| export
+def learning_rate(step: int, *, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0) -> float:
+    """The learning rate of update number `step` (0-based): a linear warm-up, then a cosine decay to `min_lr`.
+
+    >>> [round(learning_rate(s, max_lr=1.0, warmup_steps=2, total_steps=6), 3) for s in range(7)]
+    [0.5, 1.0, 1.0, 0.854, 0.5, 0.146, 0.0]
+    """
+    _check_schedule(step, max_lr, warmup_steps, total_steps, min_lr)
     if step < warmup_steps:
-        return max_lr * (step + 1) / warmup_steps
+        return max_lr * (step + 1) / warmup_steps  # update warmup_steps - 1 reaches max_lr
     if step >= total_steps:
         return min_lr
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)  # 0 -> 1
@@ -396,7 +422,13 @@ def make_optimizer(
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
 
-# %%
+# %% [markdown]
+# `evaluate` measures a model on random batches of a split, without gradients and without
+# dropout; `train` is the loop itself. Every argument is checked before any work is done (in the
+# folded cell: a clear error for `steps=0`, a corpus shorter than one window, floats instead of
+# token indices...), and the numbers the loop measures are kept in a `TrainingHistory`.
+
+# %% jupyter={"source_hidden": true}
 #| export
 def _model_device(model: nn.Module) -> torch.device:
     """The device of `model`'s first parameter or buffer (the CPU for a model with neither)."""
@@ -436,40 +468,6 @@ def _context_size(model: nn.Module, context_size: int | None) -> int:
     return context_size
 
 
-def evaluate(
-    model: nn.Module,
-    ids,
-    *,
-    batch_size: int,
-    context_size: int | None = None,
-    n_batches: int = 20,
-    generator: torch.Generator | None = None,
-    device: str | torch.device | None = None,
-) -> float:
-    """The mean cross-entropy of `model` on `n_batches` random batches of `ids` (from `get_batch`).
-
-    Runs under `torch.no_grad()` with the model in evaluation mode (no dropout) and puts the model
-    back in the mode it was in. Pass a seeded `generator` to score the same batches every time.
-    """
-    context_size = _context_size(model, context_size)
-    ids = _check_ids("ids", ids, context_size)
-    _check_int("batch_size", batch_size, 1)
-    _check_int("n_batches", n_batches, 1)
-    device = torch.device(device) if device is not None else _model_device(model)
-    was_training = model.training
-    model.eval()
-    try:
-        total = 0.0
-        with torch.no_grad():
-            for _ in range(n_batches):
-                x, y = get_batch(ids, batch_size, context_size, generator=generator, device=device)  # (B, T)
-                total += cross_entropy(model(x), y).item()
-        return total / n_batches
-    finally:
-        model.train(was_training)
-
-# %%
-#| export
 @dataclass
 class TrainingHistory:
     """What `train` measured: one entry per evaluation, plus the loss of every training batch."""
@@ -481,71 +479,97 @@ class TrainingHistory:
     learning_rates: list[float] = field(default_factory=list)  # the learning rate of every update
     tokens: int = 0  # training tokens seen in this call (batch_size * context_size per update)
     seconds: float = 0.0  # wall-clock time of this call, evaluations included
+    updates_at_last_evaluation: int = 0  # len(batch_loss) at the previous evaluation
+
+    def record_update(self, loss: float, lr: float, tokens: int) -> None:
+        self.batch_loss.append(loss)
+        self.learning_rates.append(lr)
+        self.tokens += tokens
+
+    def record_evaluation(self, step: int, val_loss: float) -> None:
+        since_previous = self.batch_loss[self.updates_at_last_evaluation :]
+        self.updates_at_last_evaluation = len(self.batch_loss)
+        self.steps.append(step)
+        self.train_loss.append(sum(since_previous) / max(1, len(since_previous)))
+        self.val_loss.append(val_loss)
 
 
-def train(
-    model: nn.Module,
-    train_ids,
-    val_ids=None,
-    *,
-    steps: int,
-    batch_size: int,
-    context_size: int | None = None,
-    max_lr: float = 3e-3,
-    warmup_steps: int | None = None,
-    min_lr: float = 3e-4,
-    weight_decay: float = 0.1,
-    grad_clip: float | None = 1.0,
-    eval_interval: int = 100,
-    eval_batches: int = 10,
-    eval_seed: int = 0,
-    optimizer: torch.optim.Optimizer | None = None,
-    generator: torch.Generator | None = None,
-    start_step: int = 0,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-    callback: Callable[[int, float], bool | None] | None = None,
-) -> TrainingHistory:
-    """Train `model` on `train_ids` until `steps` updates are done; returns a `TrainingHistory`.
-
-    Each update draws a batch with `get_batch(train_ids, batch_size, context_size, generator)`,
-    computes `cross_entropy`, back-propagates, clips the gradient norm to `grad_clip` (None: no
-    clipping) and takes an AdamW step (`make_optimizer(model, lr=max_lr, weight_decay=...)` unless
-    an `optimizer` is given) at the rate `learning_rate(step, ...)` (`warmup_steps` defaults to
-`min(100, steps // 10)`). Every `eval_interval` updates
-    and after the last, the validation loss is estimated with `evaluate` on `eval_batches` batches
-    drawn by a generator seeded with `eval_seed` (the same batches every time; the training
-    batches are not disturbed). `start_step` resumes a run: updates `start_step..steps-1` are done,
-    with the schedule of the whole run. `callback(step, loss)` is called after every update with
-    the number of updates done and the batch loss; returning True stops training early.
-    """
+def _prepare_training(model, train_ids, val_ids, *, steps, batch_size, context_size, max_lr, warmup_steps, min_lr,
+                      weight_decay, grad_clip, eval_interval, eval_batches, start_step, optimizer, device):
+    """Check every argument of `train` and fill in its defaults; return what the loop needs."""
     context_size = _context_size(model, context_size)
-    _check_int("steps", steps, 1)
-    _check_int("batch_size", batch_size, 1)
-    _check_int("eval_interval", eval_interval, 1)
-    _check_int("eval_batches", eval_batches, 1)
-    _check_int("start_step", start_step, 0)
+    for name, value, minimum in (("steps", steps, 1), ("batch_size", batch_size, 1), ("eval_interval", eval_interval, 1),
+                                 ("eval_batches", eval_batches, 1), ("start_step", start_step, 0)):
+        _check_int(name, value, minimum)
     if start_step >= steps:
         raise ValueError(f"start_step={start_step} leaves nothing to do: it must be less than steps={steps}")
     if grad_clip is not None and not grad_clip > 0:
         raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
     if warmup_steps is None:
         warmup_steps = min(100, steps // 10)
-    learning_rate(0, max_lr=max_lr, warmup_steps=warmup_steps, total_steps=steps, min_lr=min_lr)  # checks them
+    _check_schedule(0, max_lr, warmup_steps, steps, min_lr)
     train_ids = _check_ids("train_ids", train_ids, context_size)
     if val_ids is not None:
         val_ids = _check_ids("val_ids", val_ids, context_size)
     device = torch.device(device) if device is not None else _model_device(model)
     if optimizer is None:
         optimizer = make_optimizer(model, lr=max_lr, weight_decay=weight_decay)
+    return context_size, warmup_steps, train_ids, val_ids, device, optimizer
 
+# %%
+#| export
+def evaluate(model: nn.Module, ids, *, batch_size: int, context_size: int | None = None, n_batches: int = 20,
+             generator: torch.Generator | None = None, device: str | torch.device | None = None) -> float:
+    """The mean cross-entropy of `model` on `n_batches` random batches of `ids` (from `get_batch`).
+
+    Runs without gradients and in evaluation mode (no dropout), then puts the model back in the
+    mode it was in. Pass a seeded `generator` to score the same batches every time.
+    """
+    context_size = _context_size(model, context_size)
+    ids = _check_ids("ids", ids, context_size)
+    _check_int("batch_size", batch_size, 1), _check_int("n_batches", n_batches, 1)
+    device = torch.device(device) if device is not None else _model_device(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            losses = [cross_entropy(model(x), y).item()  # x, y: (B, T)
+                      for x, y in (get_batch(ids, batch_size, context_size, generator=generator, device=device)
+                                   for _ in range(n_batches))]
+        return sum(losses) / n_batches
+    finally:
+        model.train(was_training)
+
+
+def train(
+    model: nn.Module, train_ids, val_ids=None, *, steps: int, batch_size: int, context_size: int | None = None,
+    max_lr: float = 3e-3, warmup_steps: int | None = None, min_lr: float = 3e-4, weight_decay: float = 0.1,
+    grad_clip: float | None = 1.0, eval_interval: int = 100, eval_batches: int = 10, eval_seed: int = 0,
+    optimizer: torch.optim.Optimizer | None = None, generator: torch.Generator | None = None, start_step: int = 0,
+    device: str | torch.device | None = None, progress: bool = True,
+    callback: Callable[[int, float], bool | None] | None = None,
+) -> TrainingHistory:
+    """Train `model` on `train_ids` until `steps` updates are done; return a `TrainingHistory`.
+
+    Each update draws a batch with `get_batch`, computes `cross_entropy`, back-propagates, clips the
+    gradient norm to `grad_clip` (None: no clipping) and takes an AdamW step (`make_optimizer`
+    unless an `optimizer` is given) at the rate `learning_rate(step, ...)` (`warmup_steps`
+    defaults to `min(100, steps // 10)`). Every `eval_interval` updates and after the last, the
+    validation loss is estimated with `evaluate` on `eval_batches` batches drawn by a generator
+    seeded with `eval_seed` (the same batches every time). `start_step` resumes a run: updates
+    `start_step..steps-1` are done, with the schedule of the whole run. `callback(step, loss)` is
+    called after every update; returning True stops training early.
+    """
+    context_size, warmup_steps, train_ids, val_ids, device, optimizer = _prepare_training(
+        model, train_ids, val_ids, steps=steps, batch_size=batch_size, context_size=context_size, max_lr=max_lr,
+        warmup_steps=warmup_steps, min_lr=min_lr, weight_decay=weight_decay, grad_clip=grad_clip,
+        eval_interval=eval_interval, eval_batches=eval_batches, start_step=start_step, optimizer=optimizer,
+        device=device)
     from tqdm.auto import tqdm
 
-    history = TrainingHistory()
-    since_eval: list[float] = []
-    started = time.perf_counter()
-    model.train()
+    history, started = TrainingHistory(), time.perf_counter()
     bar = tqdm(total=steps, initial=start_step, unit="step", disable=not progress)
+    model.train()
     try:
         for step in range(start_step, steps):  # `step` updates are done; this one makes step + 1
             lr = learning_rate(step, max_lr=max_lr, warmup_steps=warmup_steps, total_steps=steps, min_lr=min_lr)
@@ -554,28 +578,17 @@ def train(
             x, y = get_batch(train_ids, batch_size, context_size, generator=generator, device=device)  # (B, T)
             loss = cross_entropy(model(x), y)  # logits (B, T, V) against targets (B, T)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # back-propagation: d loss / d theta for every parameter
             if grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-
-            done, loss_value = step + 1, loss.item()
-            history.batch_loss.append(loss_value)
-            history.learning_rates.append(lr)
-            history.tokens += batch_size * context_size
-            since_eval.append(loss_value)
-            stop = bool(callback(done, loss_value)) if callback is not None else False
-            if done % eval_interval == 0 or done == steps or stop:
-                val_loss = float("nan")
-                if val_ids is not None:
-                    val_loss = evaluate(
-                        model, val_ids, batch_size=batch_size, context_size=context_size, n_batches=eval_batches,
-                        generator=torch.Generator().manual_seed(eval_seed), device=device,
-                    )
-                history.steps.append(done)
-                history.train_loss.append(sum(since_eval) / len(since_eval))
-                history.val_loss.append(val_loss)
-                since_eval = []
+            optimizer.step()  # theta moves against the gradient
+            history.record_update(loss.item(), lr, batch_size * context_size)
+            stop = bool(callback(step + 1, history.batch_loss[-1])) if callback is not None else False
+            if (step + 1) % eval_interval == 0 or step + 1 == steps or stop:
+                val_loss = float("nan") if val_ids is None else evaluate(
+                    model, val_ids, batch_size=batch_size, context_size=context_size, n_batches=eval_batches,
+                    generator=torch.Generator().manual_seed(eval_seed), device=device)
+                history.record_evaluation(step + 1, val_loss)
                 bar.set_postfix(train=f"{history.train_loss[-1]:.3f}", val=f"{val_loss:.3f}")
             bar.update(1)
             if stop:
@@ -585,83 +598,124 @@ def train(
         history.seconds = time.perf_counter() - started
     return history
 
+# %% [markdown]
+# **The recipe.** A training run is a handful of choices: the model's size, the batch, the
+# schedule, the optimiser's settings. The course keeps them in one dataclass, `Recipe`, with a
+# comment per field; `SHAKESPEARE_CHAR` is the recipe of section 7, which notebooks 08 and 09
+# reuse. It was chosen by measuring validation loss against training tokens for many recipes
+# (`benchmarks/tokens_to_loss.py`, tables in `benchmarks/README.md`): a higher learning rate and
+# a schedule sized to the run reach 1.80 nats with far fewer tokens than a cautious one.
+
 # %%
-schedule = [learning_rate(step, max_lr=3e-3, warmup_steps=100, total_steps=1000, min_lr=3e-4) for step in range(1000)]
-fig, ax = plt.subplots(figsize=(7, 3))
-ax.plot(range(1, 1001), schedule)
-ax.set_xlabel("update")
-ax.set_ylabel("learning rate")
-ax.set_title("Linear warm-up for 100 updates, then a cosine decay to a tenth")
-plt.show()
-assert max(schedule) == 3e-3 and math.isclose(schedule[-1], 3e-4, rel_tol=1e-3)
+#| export
+@dataclass(frozen=True)
+class Recipe:
+    """How notebook 07 trains its GPT on Tiny Shakespeare characters; notebooks 08 and 09 reuse it."""
+
+    n_emb: int = 128  # C, the width of the residual stream
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 4  # attention heads per block
+    context_size: int = 64  # T, characters the model sees
+    dropout: float = 0.0  # no dropout: the run is too short to overfit
+    batch_size: int = 32  # B windows of T tokens per update
+    steps: int = 1400  # updates, fixed: a faster machine finishes sooner, it does not train longer
+    max_lr: float = 3e-3  # peak learning rate, after the warm-up
+    min_lr: float = 3e-4  # learning rate at the end of the cosine
+    warmup_steps: int = 100  # W, updates of linear warm-up
+    weight_decay: float = 0.1  # AdamW's decay, on matrices only
+    betas: tuple[float, float] = (0.9, 0.95)  # AdamW's averaging weights
+    seed: int = 1337  # seeds the initialisation
+    batch_seed: int = 5  # seeds the batch generator
+
+    def gpt_config(self, n_vocab: int, **changes):
+        """The `GPTConfig` of this recipe for a vocabulary of `n_vocab` tokens (fields in `changes` replaced)."""
+        from llm_course.gpt import GPTConfig
+
+        sizes = dict(n_vocab=n_vocab, context_size=self.context_size, n_emb=self.n_emb, n_layer=self.n_layer,
+                     n_head=self.n_head, dropout=self.dropout)
+        return GPTConfig(**(sizes | changes))
+
+    @property
+    def tokens(self) -> int:
+        """Training tokens seen in the whole run: steps x batch_size x context_size."""
+        return self.steps * self.batch_size * self.context_size
+
+
+SHAKESPEARE_CHAR = Recipe()  # notebook 07's run
 
 # %% [markdown]
-# `evaluate` and `train` put these pieces together. `train` returns a `TrainingHistory`: the
-# validation loss at every evaluation, the training loss of every batch, the learning rates, the
-# tokens seen and the seconds it took. Bad arguments are caught before any work is done:
+# Its learning-rate schedule, drawn:
 
 # %%
-for label, bad in (("steps=0", {"steps": 0}), ("batch_size=-1", {"batch_size": -1}), ("10 tokens", {"train_ids": train_ids[:10]})):
-    arguments = {"train_ids": train_ids, "steps": 10, "batch_size": 8} | bad
-    try:
-        train(model, arguments.pop("train_ids"), val_ids, **arguments, progress=False)
-    except ValueError as error:
-        print(f"{label}: ValueError: {error}")
+recipe = SHAKESPEARE_CHAR
+schedule = [learning_rate(k, max_lr=recipe.max_lr, warmup_steps=recipe.warmup_steps, total_steps=recipe.steps,
+                          min_lr=recipe.min_lr) for k in range(recipe.steps)]
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.plot(range(1, recipe.steps + 1), schedule)
+ax.axvline(recipe.warmup_steps, color="grey", linestyle=":", label=f"end of the warm-up, W = {recipe.warmup_steps}")
+ax.set_xlabel("update")
+ax.set_ylabel("learning rate η")
+ax.set_title(f"Linear warm-up to {recipe.max_lr:g}, then half a cosine down to {recipe.min_lr:g}")
+ax.legend()
+plt.show()
+assert max(schedule) == recipe.max_lr and schedule[-1] >= recipe.min_lr
 
 # %% [markdown]
 # ## 5. Maximum likelihood, two ways
 #
 # For the bigram model the maximum-likelihood problem has a closed-form answer: count. If token
-# $j$ followed token $i$ $N_{ij}$ times, the probabilities that make the training text most likely
-# are $\alpha_j = N_{ij}/\sum_k N_{ik}$ (`BigramCounts` with `smoothing=0`). The neural
-# `BigramModel` of notebook 05 has a free logit for every pair $(i,j)$, so training it by gradient
-# descent on the cross-entropy should find the same table. Let us check: train it, then compare
-# its probabilities with the counts, row by row, weighting each row by how often its token occurs.
+# $j$ followed token $i$ $N_{ij}$ times in the training text, the probabilities that make that text
+# most likely are $P(s_{t+1}=j\mid s_t=i)=N_{ij}/\sum_k N_{ik}$ (`BigramCounts` with
+# `smoothing=0`). The neural `BigramModel` of notebook 05 has a free logit for every pair $(i,j)$,
+# so training it by gradient descent on the cross-entropy should find the same table. Let us
+# check: train it with the loop above, then compare its probabilities with the counts, row by row,
+# weighting each row by how often its token occurs.
 
 # %%
 set_seed(1337)
 neural_bigram = BigramModel(n_vocab, context_size=64)
 bigram_history = train(
     neural_bigram, train_ids, val_ids, steps=300, batch_size=64, max_lr=0.3, warmup_steps=10, min_lr=0.03,
-    weight_decay=0.0, eval_interval=100, eval_batches=10, generator=torch.Generator().manual_seed(3), progress=False,
+    weight_decay=0.0, eval_interval=300, eval_batches=10, generator=torch.Generator().manual_seed(3), progress=False,
 )
-counted = BigramCounts.from_indices(train_ids, n_vocab, smoothing=0.0).probs  # (V, V) the maximum-likelihood table
-learned = torch.softmax(neural_bigram.logits_table.weight.detach(), dim=1)  # (V, V)
-row_weight = unigram_probs.float()  # how often each row is used
-total_variation = 0.5 * (learned - counted).abs().sum(dim=1)  # (V,) distance between row distributions
-weighted_distance = (row_weight * total_variation).sum().item()
-print("validation loss at updates", bigram_history.steps, [round(v, 4) for v in bigram_history.val_loss])
-print(f"bigram counts, whole validation split: {bigram_loss:.4f}")
-print(f"frequency-weighted total-variation distance between the learned and counted rows: {weighted_distance:.4f}")
+counted = BigramCounts.from_indices(train_ids, n_vocab, smoothing=0.0).probs.double()  # (V, V) maximum likelihood
+learned = torch.softmax(neural_bigram.logits_table.weight.detach().double(), dim=1)  # (V, V) gradient descent
+total_variation = 0.5 * (learned - counted).abs().sum(dim=1)  # (V,) distance between the two rows, 0..1
+weighted_distance = (unigram_probs * total_variation).sum().item()
 assert weighted_distance < 0.05 and abs(bigram_history.val_loss[-1] - bigram_loss) < 0.05
+print("after 300 updates, the learned rows differ from the counted ones by a frequency-weighted "
+      "total-variation distance below 0.05,")
+print("and the validation losses of the two bigram models differ by less than 0.05 nats")
 
 # %%
-common = row_weight.argsort(descending=True)[:3]  # the three most frequent tokens
-fig, axes = plt.subplots(1, 3, figsize=(12, 3))
-for ax, i in zip(axes, common.tolist(), strict=True):
-    ax.plot(counted[i].tolist(), "o", label="counted (maximum likelihood)", markersize=4)
-    ax.plot(learned[i].tolist(), "x", label="learned by gradient descent", markersize=4)
-    ax.set_title(f"next token after {tokenizer.decode([i])!r}")
-    ax.set_xlabel("token index")
-axes[0].set_ylabel("probability")
+common = unigram_probs.argsort(descending=True)[:3].tolist()  # the three most frequent tokens
+show = lambda token: {" ": "␣", "\n": "\\n"}.get(token, token)  # noqa: E731
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
+for ax, i in zip(axes, common, strict=True):
+    top = counted[i].argsort(descending=True)[:10].tolist()  # the 10 likeliest next tokens
+    ax.bar([k - 0.2 for k in range(10)], counted[i, top].tolist(), width=0.4, label="counted")
+    ax.bar([k + 0.2 for k in range(10)], learned[i, top].tolist(), width=0.4, label="gradient descent")
+    ax.set_xticks(range(10), [show(tokenizer.decode([j])) for j in top])
+    ax.set_xlabel(f"next character after {show(tokenizer.decode([i]))!r}")
+axes[0].set_ylabel("P(next | current)")
 axes[0].legend()
-fig.suptitle("Counting and gradient descent find the same bigram probabilities")
+fig.suptitle("Counting and gradient descent find the same bigram probabilities (the 10 likeliest next characters)")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # Counting *is* the maximum-likelihood solution for a bigram table; gradient descent gets there
-# slowly. For a GPT there is no closed form, and gradient descent on the same cross-entropy is
-# the only way.
-
-# %% [markdown]
-# ## 6. How low can it go?
+# too, more slowly. For a GPT there is no closed form, and gradient descent on the same
+# cross-entropy is the only way.
+#
+# ## 6. How low can it go? The floor
 #
 # Could a perfect model reach a loss of 0? Only if the text were perfectly predictable. Real text
-# is not: after "the " many words are possible. For a random **source** of text there is a floor,
-# its **entropy rate** $H$: no model, however large, can have an expected loss below $H$ on text
-# drawn from the source, and the true source's own probabilities reach it exactly. (The expected
-# cross-entropy of any model $q$ is $H$ plus the Kullback-Leibler divergence between the source and
-# $q$, which is never negative.)
+# is not: after "the " many words are possible. For a random **source** of text there is a
+# **floor**, its **entropy rate** $H$: no model, however large, can have an expected loss below
+# $H$ on text drawn from the source, and the source's own probabilities reach it exactly. (The
+# expected cross-entropy of any model $q$ is $H$ plus the Kullback-Leibler divergence between the
+# source and $q$, which is never negative.) Baselines are there to be beaten; the floor cannot be.
 #
 # For real text nobody knows $H$. For a **Markov chain** we can compute it: a chain over $n$
 # symbols with transition probabilities $P_{ij}$ (the next symbol is $j$ with probability $P_{ij}$
@@ -672,11 +726,12 @@ plt.show()
 # H=-\sum_{i=1}^{n}\pi_i\sum_{j=1}^{n}P_{ij}\ln P_{ij}\quad\text{nats per symbol.}
 # $$
 #
-# `MarkovSource` computes $\pi$, $H$, and samples text from the chain. We draw a text of 8 symbols,
-# check $H$ against a Monte-Carlo estimate (the average $-\ln P_{s_j s_{j+1}}$ along the sample),
-# and train a small GPT on it.
+# `MarkovSource` (folded: exercise 07.5 asks you to write its `entropy_rate`) computes $\pi$ and
+# $H$, and samples text from the chain. We draw a text of 8 symbols, check $H$ against a
+# Monte-Carlo estimate (the average $-\ln P_{s_j s_{j+1}}$ along the sample), and train a small
+# GPT on it.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 class MarkovSource:
     """A first-order Markov chain over `n` symbols with known transition probabilities.
@@ -740,76 +795,74 @@ class MarkovSource:
             symbols.append(min(bisect.bisect_right(rows[symbols[-1]], u), self.n_symbols - 1))
         return torch.tensor(symbols, dtype=torch.long)
 
-
 # %%
+from llm_course.gpt import GPT, GPTConfig
+
 source = MarkovSource.random(8, sharpness=2.0, generator=torch.Generator().manual_seed(7))
 markov_ids = source.sample(200_000, generator=torch.Generator().manual_seed(8))
 entropy_rate = source.entropy_rate()
 monte_carlo = -source.transition[markov_ids[:-1], markov_ids[1:]].log().mean().item()
 print(f"stationary distribution pi: {[round(p, 3) for p in source.stationary().tolist()]}")
-print(f"entropy rate H = {entropy_rate:.4f} nats/symbol (uniform would be ln 8 = {math.log(8):.4f}); "
-      f"Monte-Carlo estimate {monte_carlo:.4f}")
+print(f"entropy rate H = {entropy_rate:.3f} nats/symbol (uniform would be ln 8 = {math.log(8):.3f}); "
+      f"Monte-Carlo estimate {monte_carlo:.3f}")
 assert abs(monte_carlo - entropy_rate) < 0.01
 
 markov_train, markov_val = train_val_split(markov_ids, 0.9)
 set_seed(1337)
 small_gpt = GPT(GPTConfig(n_vocab=8, context_size=32, n_emb=32, n_layer=1, n_head=2))
+markov_options = dict(batch_size=32, n_batches=20, generator=torch.Generator().manual_seed(0))
+markov_start = evaluate(small_gpt, markov_val, **markov_options)  # step 0, the same batches as train's evaluations
 markov_history = train(
     small_gpt, markov_train, markov_val, steps=300, batch_size=32, max_lr=1e-2, warmup_steps=20, min_lr=1e-3,
     eval_interval=25, eval_batches=20, generator=torch.Generator().manual_seed(9), progress=False,
 )
-print("validation loss:", [round(v, 4) for v in markov_history.val_loss[::3]], "...", round(markov_history.val_loss[-1], 4))
 MARGIN = 0.03  # the validation estimate (20 batches of 32 x 32 symbols) is noisy by about 0.01
 assert entropy_rate - MARGIN < markov_history.val_loss[-1] < entropy_rate + MARGIN
 assert min(markov_history.val_loss) > entropy_rate - MARGIN  # never (meaningfully) below the floor
+print(f"after 300 updates the GPT's validation loss is within {MARGIN} of H, and never went below H - {MARGIN}")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
-ax.plot(markov_history.steps, markov_history.val_loss, marker="o", label="GPT, validation loss")
-ax.axhline(entropy_rate, color="black", linestyle="--", label=f"entropy rate H = {entropy_rate:.3f}")
-ax.axhline(math.log(8), color="grey", linestyle=":", label="uniform, ln 8")
+ax.plot([0, *markov_history.steps], [markov_start, *markov_history.val_loss], marker="o", label="GPT, validation loss")
+ax.axhline(entropy_rate, color="black", linestyle="--", label=f"floor: entropy rate H = {entropy_rate:.3f}")
+ax.axhline(math.log(8), color="grey", linestyle=":", label=f"uniform baseline, ln 8 = {math.log(8):.3f}")
 ax.set_xlabel("update")
 ax.set_ylabel("loss (nats per symbol)")
-ax.set_title("On a Markov source the loss approaches its entropy rate H, not zero")
+ax.set_title("On a Markov source the loss falls to the entropy rate H, not to zero")
 ax.legend()
 plt.show()
 
 # %% [markdown]
-# The loss falls quickly to $H$ and stays there: the GPT sees 32 symbols of context, but the
-# chain only depends on the last one, so there is nothing more to learn. Real text has such a
-# floor too; nobody knows it exactly, so we can never tell from the loss alone how far a model is
-# from perfect.
-
-# %% [markdown]
+# The loss starts at the uniform baseline $\ln 8$ (step 0), falls quickly to $H$ and stays there:
+# the GPT sees 32 symbols of context, but the chain only depends on the last one, so there is
+# nothing more to learn. Real text has such a floor too; nobody knows it exactly, so we can never
+# tell from the loss alone how far a model is from perfect.
+#
 # ## 7. The real run: a GPT on Tiny Shakespeare
 #
 # Now the GPT of notebook 06 on the characters of Tiny Shakespeare, 90% for training and the last
-# 10% for validation. The configuration is small enough for a laptop CPU: 4 blocks of 4 heads,
-# $n_{\text{emb}}=128$, context $T=64$ characters, batches of $B=32$ windows (2,048 tokens per step),
-# about 0.8 million parameters.
+# 10% for validation, with the recipe `SHAKESPEARE_CHAR` of section 4: 4 blocks of 4 heads,
+# $n_{\text{emb}}=128$, context $T=64$ characters, batches of $B=32$ windows (2,048 tokens per
+# update), about 0.8 million parameters.
 #
-# **Initialisation first.** PyTorch initialises each layer by its own default: an embedding table
-# with $\mathcal{N}(0,1)$ entries, linear layers uniform in $\pm 1/\sqrt{\text{fan-in}}$. GPT-2's
-# "scaled" initialisation draws every weight from $\mathcal{N}(0, 0.02^2)$ and shrinks the layers
-# that write into the residual stream by $1/\sqrt{2 n_{\text{layer}}}$, so that the sum of the
-# blocks' outputs does not grow with depth. Because our output layer shares its weights with the
-# embedding table, PyTorch's $\mathcal{N}(0,1)$ embedding makes large logits: the model starts far
-# above $\ln n_{\text{vocab}}$, confidently wrong. The same short run from each:
+# **The start, checked.** With the course's "scaled" initialisation (GPT-2's: every weight from
+# $\mathcal{N}(0, 0.02^2)$, the layers that write into the residual stream shrunk by
+# $1/\sqrt{2 n_{\text{layer}}}$) the loss at step 0 should be close to the uniform baseline
+# $\ln 65$. PyTorch's layer defaults (an embedding table with $\mathcal{N}(0,1)$ entries, linear
+# layers uniform in $\pm 1/\sqrt{\text{fan-in}}$) would start far above it, confidently wrong:
+# our output layer shares its weights with the embedding table, so a $\mathcal{N}(0,1)$ table
+# makes large logits, and the first hundreds of updates would be spent undoing them.
 
-# %% tags=["nbval-ignore-output"]
-init_results = {}
+# %%
+from llm_course.environment import best_device
+
+x, y = get_batch(val_ids, batch_size=64, context_size=recipe.context_size, generator=torch.Generator().manual_seed(0))
 for init in ("pytorch", "scaled"):
-    set_seed(1337)
-    candidate = GPT(GPTConfig(n_vocab=n_vocab, context_size=64, n_emb=128, n_layer=4, n_head=4, init=init))
-    start = evaluate(candidate, val_ids, batch_size=32, n_batches=4, generator=torch.Generator().manual_seed(0))
-    short_run = train(candidate, train_ids, val_ids, steps=60, batch_size=32, max_lr=3e-3, warmup_steps=10,
-                      min_lr=3e-4, eval_interval=60, eval_batches=4, generator=torch.Generator().manual_seed(4),
-                      progress=False)
-    init_results[init] = short_run.val_loss[-1]
-    print(f"init={init!r:>9}: loss at step 0 {start:.3f}, after 60 updates {short_run.val_loss[-1]:.3f}")
-best_init = min(init_results, key=init_results.get)
-print(f"keeping init={best_init!r}")
-assert best_init == "scaled"
+    set_seed(recipe.seed)
+    with torch.no_grad():
+        start = cross_entropy(GPT(recipe.gpt_config(n_vocab, init=init))(x), y).item()
+    print(f"init={init!r:>9}: loss at step 0 {start:5.1f} nats (ln {n_vocab} = {math.log(n_vocab):.2f})")
+assert abs(start - math.log(n_vocab)) < 0.1  # the scaled initialisation, the course's default
 
 # %% [markdown]
 # Before training, the GPT writes noise. A tiny sampling loop (notebook 08 builds the real one,
@@ -819,114 +872,242 @@ assert best_init == "scaled"
 # %%
 def sample_text(model, prompt: str, n_new: int, seed: int = 0) -> str:
     """A demo sampler: `n_new` characters after `prompt`, each drawn from next_token_probs."""
-    generator = torch.Generator().manual_seed(seed)
+    generator, device = torch.Generator().manual_seed(seed), next(model.parameters()).device
     idx = torch.tensor(tokenizer.encode(prompt))  # (t,)
     model.eval()
     with torch.no_grad():
         for _ in range(n_new):
-            probs = model.next_token_probs(idx[-model.context_size :])  # (V,) alpha after the last T tokens
+            probs = model.next_token_probs(idx[-model.context_size :].to(device)).cpu()  # (V,) alpha
             idx = torch.cat([idx, torch.multinomial(probs, 1, generator=generator)])
     model.train()
     return tokenizer.decode(idx.tolist())
 
 
-config = GPTConfig(n_vocab=n_vocab, context_size=64, n_emb=128, n_layer=4, n_head=4, init=best_init)
-set_seed(1337)
-model = GPT(config)
-print(sample_text(model, "ROMEO:", 120))
+set_seed(recipe.seed)
+model = GPT(recipe.gpt_config(n_vocab))
+print(sample_text(model, "ROMEO:", 100))
 
 # %% [markdown]
-# The run: AdamW ($\beta=(0.9, 0.95)$, weight decay 0.1 on the matrices), a peak learning rate of
-# $3\cdot10^{-3}$ after 100 warm-up updates, a cosine decay to $3\cdot10^{-4}$, gradient clipping
-# at 1, and the validation loss every 100 updates. The progress bar shows the latest training and
-# validation losses. (The time depends on your machine: about two to three minutes on two CPU
-# cores that nothing else is using.)
+# **The run.** AdamW with $\beta=(0.9, 0.95)$ and weight decay 0.1 on the matrices; a peak
+# learning rate of $10^{-2}$ after 30 warm-up updates and a cosine decay to $10^{-3}$; gradient
+# clipping at 1; the validation loss every 100 updates. The number of updates is fixed, so every
+# machine trains the same model (up to rounding). The cell trains on `best_device()`: the GPU
+# when there is one (Colab's GPU runtime, an Apple GPU), else the CPU, where it takes two to four
+# minutes on two cores. The progress bar shows the latest training and validation losses.
 
 # %% tags=["nbval-ignore-output"]
-STEPS = 1400
-set_seed(1337)
-optimizer = make_optimizer(model, lr=3e-3, weight_decay=0.1)
-batch_generator = torch.Generator().manual_seed(5)
+device = best_device()
+set_seed(recipe.seed)
+model = GPT(recipe.gpt_config(n_vocab)).to(device)
+optimizer = make_optimizer(model, lr=recipe.max_lr, weight_decay=recipe.weight_decay, betas=recipe.betas)
+batch_generator = torch.Generator().manual_seed(recipe.batch_seed)
 history = train(
-    model, train_ids, val_ids, steps=STEPS, batch_size=32, max_lr=3e-3, warmup_steps=100, min_lr=3e-4,
-    weight_decay=0.1, grad_clip=1.0, eval_interval=100, eval_batches=20, optimizer=optimizer,
-    generator=batch_generator,
+    model, train_ids, val_ids, steps=recipe.steps, batch_size=recipe.batch_size, max_lr=recipe.max_lr,
+    warmup_steps=recipe.warmup_steps, min_lr=recipe.min_lr, weight_decay=recipe.weight_decay, grad_clip=1.0,
+    eval_interval=100, eval_batches=20, optimizer=optimizer, generator=batch_generator, device=device,
 )
 final_val = history.val_loss[-1]
-print(f"{history.tokens:,} training tokens in {history.seconds:.0f} s ({history.tokens / history.seconds:,.0f} tokens/s)")
-print(f"validation loss {final_val:.4f} nats, perplexity {math.exp(final_val):.2f} "
-      f"(bigram counts {bigram_loss:.4f}, uniform {uniform_loss:.4f})")
-assert final_val <= 1.80, f"validation loss {final_val:.4f} is above the course's bound 1.80"
+end_train = evaluate(model, train_ids, batch_size=32, n_batches=20, generator=torch.Generator().manual_seed(0))
+print(f"on {device}: {history.tokens:,} training tokens in {history.seconds:.0f} s "
+      f"({history.tokens / history.seconds:,.0f} tokens/s)")
+print(f"validation loss {final_val:.3f} nats (perplexity {math.exp(final_val):.2f}), training loss {end_train:.3f}")
+assert final_val <= 1.80, f"validation loss {final_val:.3f} is above the course's bound 1.80"
 
 # %%
+print(f"{recipe.steps} updates of {recipe.batch_size} x {recipe.context_size} characters = {recipe.tokens:,} tokens: "
+      f"validation loss below 1.80 nats, perplexity below {math.exp(1.80):.2f}")
+print(f"baselines beaten: uniform {uniform_loss:.2f}, unigram {unigram_loss:.2f}, bigram counts {bigram_loss:.2f}")
+assert final_val < bigram_loss - 0.5
+
 fig, ax = plt.subplots(figsize=(8, 4.5))
-ax.plot(range(1, len(history.batch_loss) + 1), history.batch_loss, alpha=0.3, label="training batches")
-ax.plot(history.steps, history.train_loss, marker="o", label="training (mean since the last evaluation)")
-ax.plot(history.steps, history.val_loss, marker="s", label="validation")
+tokens_per_update = recipe.batch_size * recipe.context_size / 1e6
+ax.plot([k * tokens_per_update for k in range(1, len(history.batch_loss) + 1)], history.batch_loss, alpha=0.3,
+        label="training batches")
+ax.plot([0, *[k * tokens_per_update for k in history.steps]], [start, *history.val_loss], marker="s",
+        label="validation")
 for (name, loss), style in zip(baselines.items(), (":", "-.", "--"), strict=True):
-    ax.axhline(loss, color="black", linestyle=style, linewidth=1, label=f"{name} ({loss:.2f})")
+    ax.axhline(loss, color="black", linestyle=style, linewidth=1, label=f"baseline: {name} ({loss:.2f})")
+ax.axhline(1.80, color="tab:red", linewidth=1, label="the course's bound, 1.80")
 ax.set_ylim(1.0, 4.6)
-ax.set_xlabel("update")
+ax.set_xlabel("training tokens seen (millions)")
 ax.set_ylabel("cross-entropy (nats per character)")
-ax.set_title("The GPT passes the uniform, unigram and bigram floors; validation follows training")
+ax.set_title("The GPT passes the uniform, unigram and bigram baselines within a few hundred updates")
 ax.legend(loc="upper right", fontsize=8)
 plt.show()
 
 # %% [markdown]
-# The validation curve follows the training curve: with 0.8 million parameters and a million
-# characters the model is not yet memorising its training text (when it does, validation turns up
-# while training keeps falling: overfitting). A perplexity near 5 means that at each character the
-# model is about as unsure as a choice among five, down from 65. The same prompt after training:
+# **The gap between training and validation.** At the end of the run the training loss is a
+# little below the validation loss (the printout of the run shows both, measured the same way:
+# 20 batches each). Is that *overfitting*, the model memorising its training text, or is the last
+# 10% of the play simply harder text than the first 90%? A model that cannot memorise answers
+# it: the bigram counts hold 4,225 numbers fitted to a million characters, so whatever gap *they*
+# show comes from the text, not from memory.
+
+# %%
+bigram_train_loss = cross_entropy(bigram_log_probs[train_ids[:-1]], train_ids[1:]).item()
+print(f"bigram counts: training text {bigram_train_loss:.3f}, validation text {bigram_loss:.3f} nats: "
+      f"gap {bigram_loss - bigram_train_loss:.3f}")
+assert 0.0 < bigram_loss - bigram_train_loss < 0.1
+
+# %% [markdown]
+# So the validation text is about 0.03 nats harder per character for a model that cannot
+# memorise, and the GPT's gap at the end of this short run is of the same size: this run does not
+# overfit. Train much longer (exercise), or a much larger model on this one megabyte, and the
+# validation curve flattens and turns up while the training loss keeps falling: that is
+# overfitting, and notebook 09 measures when it starts.
+#
+# A perplexity near 5 means that at each character the model is about as unsure as a choice among
+# five, down from 65. The same prompt after training:
 
 # %% tags=["nbval-ignore-output"]
-print(sample_text(model, "ROMEO:", 300))
+after = sample_text(model, "ROMEO:", 300)
+print(after)
+assert after.startswith("ROMEO:") and len(after) == 306
 
 # %% [markdown]
 # Words, names in capitals, line breaks and the shape of a play: all learned from the loss
 # $-\log\alpha_{s_{t+1}}$ alone.
 #
 # **The embeddings** (back to notebook 04). The token-embedding table $\mathbf{E}$ started random.
-# Projected onto its two main directions (principal component analysis), the trained rows of
-# similar characters lie close together: vowels, capitals, punctuation.
+# Projected onto its two main directions (principal component analysis, `pca_2d` of notebook 04),
+# the trained rows are no longer a random cloud:
 
 # %%
-embeddings = model.token_embedding.weight.detach()  # (V, C)
-centred = embeddings - embeddings.mean(dim=0)
-_, _, directions = torch.linalg.svd(centred, full_matrices=False)  # rows: principal directions
-projected = centred @ directions[:2].T  # (V, 2)
-fig, ax = plt.subplots(figsize=(7, 7))
-ax.scatter(projected[:, 0], projected[:, 1], s=4, color="lightgrey")
-for index, token in enumerate(tokenizer.vocabulary.tokens):
-    label = {"\n": "\\n", " ": "␣"}.get(token, token)
-    colour = "tab:red" if token in "aeiouAEIOU" else "tab:blue" if token.isupper() else "black"
-    ax.annotate(label, projected[index].tolist(), color=colour, ha="center", va="center")
+from llm_course.embeddings import pca_2d
+
+points = pca_2d(model.token_embedding.weight.detach().cpu())  # (V, 2)
+groups = {"lower-case letters": str.islower, "capitals": str.isupper, "other": lambda c: not c.isalpha()}
+fig, ax = plt.subplots(figsize=(7, 6))
+for (name, belongs), colour in zip(groups.items(), ("tab:blue", "tab:red", "black"), strict=True):
+    members = [i for i, c in enumerate(tokenizer.vocabulary.tokens) if belongs(c)]
+    ax.scatter(points[members, 0], points[members, 1], s=150, color=colour, alpha=0.15, label=name)
+    for i in members:
+        ax.annotate(show(tokenizer.vocabulary.tokens[i]), points[i].tolist(), color=colour, ha="center", va="center")
 ax.set_xlabel("first principal component")
 ax.set_ylabel("second principal component")
-ax.set_title("Trained character embeddings in 2-D: vowels (red) and capitals (blue) group together")
+ax.set_title("Trained character embeddings: TITLE")
+ax.legend()
 plt.show()
 
 # %% [markdown]
-# ## 8. Checkpoints and exact resume
+# ## Summary
+#
+# - The loss of a language model at one position is $-\log\alpha_{s_{t+1}}$: minus the log of the
+#   probability it gave to the true next token. Averaged over a text it is the negative
+#   log-likelihood per token, the cross-entropy between the one-hot truth and $\boldsymbol\alpha$,
+#   in nats. `cross_entropy` computes it from logits with a log-sum-exp, equal to PyTorch's.
+# - Training reads that probability; it never samples. Sampling has no gradient; the loss has
+#   one, $\nabla_{\mathbf z}L=\boldsymbol\alpha-\text{one\_hot}(s_{t+1})$.
+# - Every position of every window is a training example: logits `(B, t, V)` against targets
+#   shifted by one. Batches average many examples into one less noisy step.
+# - Baselines to beat: uniform ($\ln n_{\text{vocab}}$, where a well-initialised model starts),
+#   unigram, bigram. The floor no model can beat: the source's entropy rate, known for a Markov
+#   chain, unknown for real text. Perplexity $e^{\text{loss}}$ reads a loss as a number of equally
+#   likely choices.
+# - Counting is maximum likelihood for a bigram; gradient descent finds the same table.
+# - `train`: AdamW with decay on matrices, warm-up and cosine decay, clipping, validation. With the
+#   recipe `SHAKESPEARE_CHAR` our GPT reaches a validation loss below 1.80 nats on Tiny
+#   Shakespeare in RECIPE_TOKENS training tokens; its small train/validation gap is the text, not
+#   memorisation.
+# - Checkpoints (appendix) store model, optimiser, step, configuration and every random state,
+#   atomically; resuming is bitwise exact.
+#
+# ## Exercises
+#
+# Each exercise has a starter cell to complete and a check cell that tests your answer on several
+# inputs and prints one line: ✓, or ✗ with a hint. Solutions are in
+# `solutions/07_cross_entropy_training.py`: try first.
+#
+# **07.1 Perplexity.** Write `perplexity(loss)`: the perplexity of a model whose loss, in nats,
+# is `loss`. What is the perplexity of a model that puts probability 0.9 on the true token at every
+# position? And 0.01?
+
+# %%
+from llm_course.exercises import check
+
+
+def perplexity(loss: float) -> float:
+    raise NotImplementedError  # your code here
+
+
+# %%
+check("07.1", perplexity)
+
+# %% [markdown]
+# **07.2 The gradient by hand.** Write `logit_gradient(logits, target)`: the gradient of
+# $-\log\alpha_{\text{target}}$ with respect to the logits of one position (`logits` has shape
+# `(V,)`), without autograd. The check compares it with autograd's.
+
+# %%
+def logit_gradient(logits: torch.Tensor, target: int) -> torch.Tensor:
+    raise NotImplementedError  # your code here: a (V,) tensor
+
+
+# %%
+check("07.2", logit_gradient)
+
+# %% [markdown]
+# **07.3 The schedule.** Write `lr_at(step, max_lr, warmup_steps, total_steps, min_lr)`, the
+# learning rate of update `step` (0-based) under the warm-up and cosine schedule of section 4,
+# from the formula (not by calling `learning_rate`).
+
+# %%
+def lr_at(step: int, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float) -> float:
+    raise NotImplementedError  # your code here
+
+
+# %%
+check("07.3", lr_at)
+
+# %% [markdown]
+# **07.4 A loss that never overflows.** Write `stable_cross_entropy(logits, targets)` for logits
+# of shape `(N, V)` and targets `(N,)`, the mean of $-\log\alpha_{s_{t+1}}$, using only `exp`,
+# `log`, `sum`, `max` and indexing. It must stay finite for logits of size $10^4$.
+
+# %%
+def stable_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+# %%
+check("07.4", stable_cross_entropy)
+
+# %% [markdown]
+# **07.5 The floor of a Markov chain.** Write `entropy_rate(transition)`: $H$ in nats per symbol
+# for a transition matrix $P$ (rows sum to 1). You need the stationary distribution $\pi$ first
+# (the left eigenvector of $P$ for eigenvalue 1, scaled to sum to 1).
+
+# %%
+def entropy_rate(transition: torch.Tensor) -> float:
+    raise NotImplementedError  # your code here
+
+
+# %%
+check("07.5", entropy_rate)
+
+# %% [markdown]
+# **To think about.** (a) Train the Markov GPT with `context_size=1`: does it still reach $H$?
+# (b) Double `steps` in a copy of the recipe (`dataclasses.replace(recipe, steps=...)`): how much
+# lower does the validation loss go, and does the gap to training grow? (c) Train with
+# `grad_clip=None`, `warmup_steps=0` and `max_lr=3e-2`: what happens to the first updates?
+#
+# ## Appendix: checkpoints and exact resume
 #
 # Long runs stop: a laptop sleeps, a cloud machine is taken back. A **checkpoint** saves what is
-# needed to continue as if nothing had happened, and that is more than the weights:
-#
-# - the **model's parameters**;
-# - the **optimiser's state**: AdamW's running averages and its step count (without them the next
-#   steps would be very different);
-# - the **step**, so that the learning-rate schedule continues where it was;
-# - the **configuration**, to rebuild the model;
-# - **every random-number state**: PyTorch's (dropout), Python's and NumPy's, and the generator that
-#   draws the batches, so that the resumed run sees the same batches and the same dropout masks.
+# needed to continue as if nothing had happened, and that is more than the weights: the model's
+# parameters; the optimiser's state (AdamW's running averages and step count); the step, so that
+# the learning-rate schedule continues where it was; the configuration, to rebuild the model; and
+# every random-number state (PyTorch's for dropout, Python's, NumPy's, and the generator that
+# draws the batches), so that the resumed run sees the same batches and dropout masks.
 #
 # `save_checkpoint` writes to a temporary file in the same folder and renames it over the old one
 # (`os.replace`, atomic), so a crash while saving leaves the previous checkpoint intact.
 # `load_checkpoint` reads with `torch.load(weights_only=True)` (a checkpoint cannot run code),
-# refuses a file of another model shape with an error naming the parameter, and a truncated file
-# with a clear error. Resuming is exact: below, 30 updates in one go and 15 + save + load into
-# fresh objects + 15 give **bitwise** identical parameters (dropout on, so the random states matter).
+# and refuses a file of another model shape, or a truncated one, with an error that says so. The
+# code is plumbing, folded below; so is `shakespeare_char_model`, which notebooks 08 and 09 call
+# to get this notebook's trained GPT (from the checkpoint saved here, or trained afresh).
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 CHECKPOINT_FORMAT = "llm-course-checkpoint/1"  # written into every checkpoint, checked on loading
 
@@ -1070,42 +1251,6 @@ def load_checkpoint(
     _restore_random_states(checkpoint["random_states"], generator)
     return {"step": checkpoint["step"], "config": checkpoint["config"], "extra": checkpoint["extra"]}
 
-# %%
-#| export
-@dataclass(frozen=True)
-class Recipe:
-    """How notebook 07 trains its GPT on Tiny Shakespeare characters; notebooks 08 and 09 reuse it."""
-
-    n_emb: int = 128  # C
-    n_layer: int = 4
-    n_head: int = 4
-    context_size: int = 64  # T
-    dropout: float = 0.0
-    batch_size: int = 32  # B windows of T tokens per update
-    steps: int = 1400  # updates
-    max_lr: float = 3e-3
-    min_lr: float = 3e-4
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    betas: tuple[float, float] = (0.9, 0.95)
-    seed: int = 1337  # seeds the initialisation
-    batch_seed: int = 5  # seeds the batch generator
-
-    def gpt_config(self, n_vocab: int):
-        """The `GPTConfig` of this recipe for a vocabulary of `n_vocab` tokens."""
-        from llm_course.gpt import GPTConfig
-
-        return GPTConfig(n_vocab=n_vocab, context_size=self.context_size, n_emb=self.n_emb, n_layer=self.n_layer,
-                         n_head=self.n_head, dropout=self.dropout)
-
-    @property
-    def tokens(self) -> int:
-        """Training tokens seen in the whole run: steps x batch_size x context_size."""
-        return self.steps * self.batch_size * self.context_size
-
-
-SHAKESPEARE_CHAR = Recipe()  # notebook 07's run
-
 
 def shakespeare_char_model(
     checkpoint: str | os.PathLike = "runs/07_shakespeare_char.pt",
@@ -1160,26 +1305,29 @@ def shakespeare_char_model(
     model.eval()
     return model, tokenizer, info
 
-
 # %% [markdown]
 # Save the trained model for notebook 08. The checkpoint holds the configuration and, in `extra`,
 # the tokenizer's characters in order: `CharTokenizer.from_text(extra["characters"])` rebuilds the
-# same tokenizer (it sorts the distinct characters of any text that holds them).
+# same tokenizer.
 
 # %%
 import os
 
 os.makedirs("runs", exist_ok=True)
 characters = "".join(tokenizer.vocabulary.tokens)
-save_checkpoint("runs/07_shakespeare_char.pt", model=model, optimizer=optimizer, step=STEPS, config=config,
+save_checkpoint("runs/07_shakespeare_char.pt", model=model, optimizer=optimizer, step=recipe.steps, config=model.config,
                 generator=batch_generator, extra={"characters": characters, "val_loss": final_val})
-restored = GPT(config)
-record = load_checkpoint("runs/07_shakespeare_char.pt", model=restored)
-assert CharTokenizer.from_text(record["extra"]["characters"]).vocabulary.tokens == tokenizer.vocabulary.tokens
-assert all(torch.equal(a, b) for a, b in zip(restored.state_dict().values(), model.state_dict().values(), strict=True))
-print(f"saved runs/07_shakespeare_char.pt: step {record['step']}, config {record['config']}")
+restored, restored_tokenizer, info = shakespeare_char_model("runs/07_shakespeare_char.pt")
+assert restored_tokenizer.vocabulary.tokens == tokenizer.vocabulary.tokens and info["source"] == "checkpoint"
+assert all(torch.equal(a, b.cpu()) for a, b in zip(restored.state_dict().values(), model.state_dict().values(), strict=True))
+print(f"saved runs/07_shakespeare_char.pt ({recipe.steps} updates) and loaded it back: identical parameters")
 
-# %%
+# %% [markdown]
+# Resuming is exact. Below, with dropout on (so the random states matter), 30 updates in one go,
+# and 15 updates, save, load into fresh objects, 15 more, give **bitwise** identical parameters;
+# a checkpoint of another shape, or a truncated file, is refused with a clear error.
+
+# %% jupyter={"source_hidden": true}
 import tempfile
 from pathlib import Path
 
@@ -1224,39 +1372,6 @@ with tempfile.TemporaryDirectory() as folder:
         load_checkpoint(Path(folder) / "truncated.pt", model=tiny)
     except CheckpointError as error:
         print("truncated:", error.args[0].replace(folder, "<folder>").split(":")[0])
-
-# %% [markdown]
-# ## Summary
-#
-# - The loss of a language model at one position is $-\log\alpha_{s_{t+1}}$: minus the log of the
-#   probability it gave to the true next token. Averaged over a text it is the negative
-#   log-likelihood per token, the cross-entropy between the one-hot truth and $\boldsymbol\alpha$.
-#   `cross_entropy` computes it from logits with a log-sum-exp, equal to PyTorch's.
-# - Training reads that probability; it never samples. Sampling has no gradient.
-# - Every position of every window is a training example: logits `(B, t, V)` against targets
-#   shifted by one. Batches average many examples into one less noisy step.
-# - Floors: uniform $\ln n_{\text{vocab}}$ (where a well-initialised model starts), unigram, bigram;
-#   below them all lies the source's entropy rate, known for a Markov chain, unknown for real text.
-#   Perplexity $e^{\text{loss}}$ reads a loss as a number of equally likely choices.
-# - Counting is maximum likelihood for a bigram; gradient descent finds the same table.
-# - `train`: AdamW with decay on matrices, warm-up and cosine decay, clipping, validation; our GPT
-#   reaches a validation loss below 1.80 nats on Tiny Shakespeare in a few CPU minutes.
-# - `save_checkpoint` / `load_checkpoint` store model, optimiser, step, configuration and every
-#   random state, atomically; resuming is bitwise exact.
-#
-# ## Exercises
-#
-# 1. Compute the loss of a model that puts probability $0.9$ on the true token at every position,
-#    and of one that puts $0.01$. What is the perplexity of each?
-# 2. Replace the log-sum-exp in `cross_entropy` by `torch.log(torch.softmax(...))`. With which
-#    logits does it break? Why does PyTorch's `log_softmax` not break?
-# 3. Train the Markov GPT with `context_size=1`. Does it still reach $H$? Make a chain of order 2
-#    (the next symbol depends on the last two) and compute its entropy rate.
-# 4. Train the Shakespeare GPT with `grad_clip=None` and `warmup_steps=0` at `max_lr=1e-2`. What
-#    happens to the first hundred updates?
-# 5. Double `STEPS`. How much lower does the validation loss go, and does validation start to
-#    separate from training?
-# 6. Save a checkpoint, change `dropout`, and resume. Is the run still bitwise identical? Why?
 
 # %% tags=["nbval-ignore-output"]
 from llm_course.environment import check_peak_memory
