@@ -7,13 +7,20 @@
 (`[A-Za-z]+`) a token and every other character (space, newline, punctuation, digit, any
 non-ASCII character) a token of its own, so whitespace and punctuation are kept and `decode`
 gives back the exact text. Both are built `from_text(text, unknown=None)`, hold a
-`llm_course.vocabulary.Vocabulary`, and number tokens from 0 in code (1 in the maths).
+`llm_course.vocabulary.Vocabulary`, and number tokens from 0 in code (1 in the maths). A word
+tokenizer built with `character_fallback=True` also holds every letter, and spells a word it does
+not know letter by letter (notebook 01's characters beside the words), so nothing is lost.
 
 Errors (each message names the bad value): `encode` of a character or word outside the
 vocabulary raises `UnknownTokenError` (a `KeyError`) unless the tokenizer has an unknown token,
 which then takes its place (and `decode` gives back the unknown token, not the original);
 `decode` of an index outside 0..n_vocab - 1 raises `IndexError`, of a non-integer `TypeError`;
 a text that is not a `str` raises `TypeError`.
+
+For looking at tokens (any tokenizer with `encode` and `decode`, `llm_course.bpe`'s too):
+`token_strings`, `describe_tokens` (the printed view), `draw_token_strips` (a figure: each token
+as a box over its index, boxes as wide as the characters they spell) and `token_box` (a text box
+to type into, with the printed view as its fallback).
 
 Left out on purpose: sub-word tokens learned from data (notebook 03, `llm_course.bpe`),
 normalising text (case, Unicode forms) and special tokens other than the unknown token.
@@ -22,12 +29,13 @@ normalising text (case, Unicode forms) and special tokens other than the unknown
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['WORD_PATTERN', 'CharTokenizer', 'split_words', 'WordTokenizer']
+__all__ = ['WORD_PATTERN', 'CharTokenizer', 'split_words', 'WordTokenizer', 'token_strings', 'draw_token_strips',
+           'describe_tokens', 'token_box']
 
 # %% ../notebooks/02_token_indices.ipynb #f8a58749
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from .vocabulary import UnknownTokenError, Vocabulary
 
@@ -38,63 +46,87 @@ def _check_text(text: object) -> str:
     return text
 
 
-def _check_vocabulary(vocabulary: object) -> Vocabulary:
+def _check_vocabulary(vocabulary: object, characters_only: bool = False) -> Vocabulary:
     if not isinstance(vocabulary, Vocabulary):
         raise TypeError(f"vocabulary must be a Vocabulary, got {vocabulary!r} of type {type(vocabulary).__name__}")
+    long_tokens = [t for t in vocabulary.tokens if len(t) != 1 and t != vocabulary.unknown]
+    if characters_only and long_tokens:
+        raise ValueError(f"a character vocabulary holds single characters, got {long_tokens[0]!r}")
     return vocabulary
 
 
-class CharTokenizer:
-    """One token per character.
+class _TokenizerPlumbing:
+    """What both tokenizers need besides the idea: the error for a token outside the vocabulary, printing."""
 
-    >>> tokenizer = CharTokenizer.from_text("hello world")
-    >>> tokenizer.vocabulary.tokens
-    (' ', 'd', 'e', 'h', 'l', 'o', 'r', 'w')
-    >>> tokenizer.encode("hello")
-    [3, 2, 4, 4, 5]
-    >>> tokenizer.decode([7, 5, 6, 4, 1])
-    'world'
-    """
-
-    def __init__(self, vocabulary: Vocabulary) -> None:
-        self.vocabulary = _check_vocabulary(vocabulary)
-        long_tokens = [t for t in vocabulary.tokens if len(t) != 1 and t != vocabulary.unknown]
-        if long_tokens:
-            raise ValueError(f"a character vocabulary holds single characters, got {long_tokens[0]!r}")
-        self._index = {token: index for index, token in enumerate(vocabulary.tokens)}
-
-    @classmethod
-    def from_text(cls, text: str, unknown: str | None = None) -> CharTokenizer:
-        """The tokenizer whose vocabulary is the distinct characters of `text` (plus `unknown`, last)."""
-        return cls(Vocabulary(_check_text(text), unknown=unknown))
+    vocabulary: Vocabulary
+    _unit = "tokens"  # how the error message counts the vocabulary
 
     @property
     def n_vocab(self) -> int:
         """The number of tokens, the unknown token included."""
         return len(self.vocabulary)
 
-    def encode(self, text: str) -> list[int]:
-        """The 0-based index of every character of `text`, in order."""
-        unknown_index = self.vocabulary.unknown_index
-        indices = []
-        for position, character in enumerate(_check_text(text)):
-            index = self._index.get(character, unknown_index)
-            if index is None:
-                raise UnknownTokenError(
-                    f"character {character!r} (position {position} of the text) is not in the vocabulary "
-                    f"of {self.n_vocab} characters; use from_text(..., unknown='<unk>') to encode it as unknown"
-                )
-            indices.append(index)
-        return indices
-
-    def decode(self, indices: Iterable[int]) -> str:
-        """The text spelled by the 0-based token `indices`; `IndexError` names an index out of range."""
-        return "".join(self.vocabulary.token(index) for index in indices)
+    def _unknown(self, tokens: Sequence[str], k: int) -> int:
+        """The unknown token's index for `tokens[k]`, which is not in the vocabulary, or an error naming it."""
+        if self.vocabulary.unknown is not None:
+            return self.vocabulary.unknown_index
+        token, position = tokens[k], sum(len(t) for t in tokens[:k])
+        kind = "word" if self._unit == "tokens" and token.isascii() and token.isalpha() else "character"
+        raise UnknownTokenError(
+            f"{kind} {token!r} (position {position} of the text) is not in the vocabulary of "
+            f"{self.n_vocab} {self._unit}; use from_text(..., unknown='<unk>') to encode it as unknown"
+        )
 
     def __repr__(self) -> str:
-        return f"CharTokenizer(n_vocab={self.n_vocab})"
+        return f"{type(self).__name__}(n_vocab={self.n_vocab})"
 
-# %% ../notebooks/02_token_indices.ipynb #ab8a654e
+# %% ../notebooks/02_token_indices.ipynb #2b20e0db
+class CharTokenizer(_TokenizerPlumbing):
+    """One token per character.
+
+    >>> tokenizer = CharTokenizer.from_text("hello world")
+    >>> tokenizer.vocabulary.tokens
+    (' ', 'd', 'e', 'h', 'l', 'o', 'r', 'w')
+    >>> tokenizer.encode("hello"), tokenizer.decode([7, 5, 6, 4, 1])
+    ([3, 2, 4, 4, 5], 'world')
+    """
+
+    _unit = "characters"
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = _check_vocabulary(vocabulary, characters_only=True)
+        self._index = {token: index for index, token in enumerate(vocabulary.tokens)}  # character -> index
+
+    @classmethod
+    def from_text(cls, text: str, unknown: str | None = None) -> CharTokenizer:
+        """The tokenizer whose vocabulary is the distinct characters of `text` (plus `unknown`, last)."""
+        return cls(Vocabulary(_check_text(text), unknown=unknown))
+
+    def encode(self, text: str) -> list[int]:
+        """The 0-based index of every character of `text`, in order."""
+        index = self._index
+        return [index[c] if c in index else self._unknown(text, k) for k, c in enumerate(_check_text(text))]
+
+    def decode(self, indices: Iterable[int]) -> str:
+        """The text spelled by the 0-based token `indices`."""
+        return "".join(self.vocabulary.token(index) for index in indices)
+
+# %% ../notebooks/02_token_indices.ipynb #d574e2bf
+def _is_word(piece: str) -> bool:
+    """Whether a piece of `split_words` is a word (a run of ASCII letters), not another character."""
+    return piece.isascii() and piece.isalpha()
+
+
+def _words_to_keep(pieces: Sequence[str], max_words: int | None) -> list[str]:
+    """The words among `pieces`: all of them, or the `max_words` most frequent (ties broken by string order)."""
+    counts = Counter(piece for piece in pieces if _is_word(piece))
+    if max_words is None:
+        return list(counts)
+    if isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 0:
+        raise ValueError(f"max_words must be a non-negative int or None, got {max_words!r}")
+    return sorted(counts, key=lambda word: (-counts[word], word))[:max_words]
+
+# %% ../notebooks/02_token_indices.ipynb #c05d47ec
 WORD_PATTERN = re.compile(r"[A-Za-z]+|[^A-Za-z]")  # a run of letters, or any one other character
 
 
@@ -107,67 +139,146 @@ def split_words(text: str) -> list[str]:
     return WORD_PATTERN.findall(_check_text(text))
 
 
-class WordTokenizer:
+class WordTokenizer(_TokenizerPlumbing):
     """One token per word (a run of letters) and one per other character; decode gives the exact text.
 
     >>> tokenizer = WordTokenizer.from_text("to be, or not to be")
     >>> tokenizer.vocabulary.tokens
     (' ', ',', 'be', 'not', 'or', 'to')
-    >>> tokenizer.encode("not to be")
-    [3, 0, 5, 0, 2]
-    >>> tokenizer.decode([5, 0, 2, 1])
-    'to be,'
+    >>> tokenizer.encode("not to be"), tokenizer.decode([5, 0, 2, 1])
+    ([3, 0, 5, 0, 2], 'to be,')
+    >>> WordTokenizer.from_text("to be", character_fallback=True).tokenize("bet to")
+    ['b', 'e', 't', ' ', 'to']
     """
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
+    def __init__(self, vocabulary: Vocabulary, character_fallback: bool = False) -> None:
         self.vocabulary = _check_vocabulary(vocabulary)
-        self._index = {token: index for index, token in enumerate(vocabulary.tokens)}
+        self.character_fallback = character_fallback  # spell an unknown word letter by letter
+        self._index = {token: index for index, token in enumerate(vocabulary.tokens)}  # token -> index
 
     @classmethod
-    def from_text(cls, text: str, unknown: str | None = None, max_words: int | None = None) -> WordTokenizer:
-        """The tokenizer whose vocabulary is the words and other characters of `text` (plus `unknown`, last).
-
-        With `max_words`, only the `max_words` most frequent words are kept (ties broken by string
-        order); every other character of `text` is always kept.
-        """
+    def from_text(cls, text: str, unknown: str | None = None, max_words: int | None = None,
+                  character_fallback: bool = False) -> WordTokenizer:
+        """The words (all, or the `max_words` most frequent) and other characters of `text`, every letter
+        too with `character_fallback`, and `unknown` (last)."""
         pieces = split_words(text)
-        if max_words is None:
-            return cls(Vocabulary(pieces, unknown=unknown))
-        if isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 0:
-            raise ValueError(f"max_words must be a non-negative int or None, got {max_words!r}")
-        counts = Counter(piece for piece in pieces if piece.isascii() and piece.isalpha())
-        words = sorted(counts, key=lambda word: (-counts[word], word))[:max_words]
-        others = {piece for piece in pieces if piece not in counts}
-        return cls(Vocabulary([*words, *others], unknown=unknown))
-
-    @property
-    def n_vocab(self) -> int:
-        """The number of tokens, the unknown token included."""
-        return len(self.vocabulary)
+        words = _words_to_keep(pieces, max_words)
+        others = {piece for piece in pieces if not _is_word(piece)}
+        letters = {letter for piece in pieces if _is_word(piece) for letter in piece} if character_fallback else set()
+        return cls(Vocabulary([*words, *others, *letters], unknown=unknown), character_fallback)
 
     def tokenize(self, text: str) -> list[str]:
-        """The tokens of `text` as strings (before they become indices)."""
-        return split_words(text)
+        """The tokens of `text` as strings; with `character_fallback`, an unknown word becomes its letters."""
+        tokens = []
+        for piece in split_words(text):
+            spell = self.character_fallback and piece not in self._index and _is_word(piece)
+            tokens.extend(piece if spell else [piece])
+        return tokens
 
     def encode(self, text: str) -> list[int]:
-        """The 0-based index of every word and every other character of `text`, in order."""
-        unknown_index = self.vocabulary.unknown_index
-        indices, position = [], 0
-        for piece in self.tokenize(text):
-            index = self._index.get(piece, unknown_index)
-            if index is None:
-                kind = "word" if piece.isascii() and piece.isalpha() else "character"
-                raise UnknownTokenError(
-                    f"{kind} {piece!r} (position {position} of the text) is not in the vocabulary of "
-                    f"{self.n_vocab} tokens; use from_text(..., unknown='<unk>') to encode it as unknown"
-                )
-            indices.append(index)
-            position += len(piece)
-        return indices
+        """The 0-based index of every token of `text`, in order."""
+        tokens, index = self.tokenize(text), self._index
+        return [index[t] if t in index else self._unknown(tokens, k) for k, t in enumerate(tokens)]
 
     def decode(self, indices: Iterable[int]) -> str:
-        """The text spelled by the 0-based token `indices`; `IndexError` names an index out of range."""
+        """The text spelled by the 0-based token `indices`."""
         return "".join(self.vocabulary.token(index) for index in indices)
 
-    def __repr__(self) -> str:
-        return f"WordTokenizer(n_vocab={self.n_vocab})"
+# %% ../notebooks/02_token_indices.ipynb #badaca0c
+def token_strings(tokenizer, indices: Iterable[int]) -> list[str]:
+    """The text of each token, every index decoded on its own (any tokenizer with `decode`)."""
+    return [tokenizer.decode([index]) for index in indices]
+
+
+_COLOURS = ["#cfe2f3", "#fce5cd", "#d9ead3", "#ead1dc", "#fff2cc"]  # token boxes, in turn
+
+
+def _visible(token: str) -> str:
+    """A token with its whitespace made visible: '␣' for a space, '↵' for a newline, '⇥' for a tab."""
+    return token.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥")
+
+
+def draw_token_strips(rows: Sequence[tuple[str, Sequence[str], Sequence[int]]], title: str,
+                      width_inches: float = 13.0) -> None:
+    """Draw one strip per row `(label, tokens, indices)`: each token a box as wide as its characters,
+    coloured in turn so that the boundaries show, with its index under it."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n_characters = max(sum(len(token) for token in tokens) for _, tokens, _ in rows)
+    fig, ax = plt.subplots(figsize=(width_inches, 0.4 + 1.25 * len(rows)))
+    for row, (label, tokens, indices) in enumerate(rows):
+        y, x = -2.6 * row, 0
+        ax.text(0, y + 1.25, label, ha="left", va="bottom", fontsize=9)
+        for k, (token, index) in enumerate(zip(tokens, indices, strict=True)):
+            width = max(len(token), 1)
+            ax.add_patch(Rectangle((x, y), width, 1, facecolor=_COLOURS[k % len(_COLOURS)], edgecolor="#666666",
+                                   linewidth=0.5))
+            ax.text(x + width / 2, y + 0.5, _visible(token), ha="center", va="center", fontsize=9, family="monospace")
+            ax.text(x + width / 2, y - 0.15, str(index), ha="center", va="top", fontsize=6.5,
+                    rotation=90 if len(str(index)) > 2 * width else 0)
+            x += width
+    ax.set_xlim(-0.5, n_characters + 0.5)
+    ax.set_ylim(-2.6 * (len(rows) - 1) - 1.5, 2.2)
+    ax.axis("off")
+    ax.set_title(title, fontsize=11)
+    plt.show()
+
+# %% ../notebooks/02_token_indices.ipynb #0d67c02b
+def describe_tokens(tokenizer, text: str, name: str | None = None) -> str:
+    """How `tokenizer` cuts `text`, as three lines: a heading, the tokens separated by '|', their indices.
+
+    >>> print(describe_tokens(CharTokenizer.from_text("to be"), "be", "characters"))
+    characters (n_vocab = 5): 2 characters -> 2 tokens
+      b|e
+      [1, 2]
+    """
+    indices = tokenizer.encode(text)
+    shown = "|".join(_visible(token) for token in token_strings(tokenizer, indices))
+    heading = f"{name or type(tokenizer).__name__} (n_vocab = {tokenizer.n_vocab:,}): {len(text)} characters -> "
+    return f"{heading}{len(indices)} tokens\n  {shown}\n  {indices}"
+
+
+def _tokens_html(tokenizer, text: str, name: str) -> str:
+    """The tokens of `text` as coloured boxes, each with its index under it (HTML, for `token_box`)."""
+    import html
+
+    indices = tokenizer.encode(text)
+    boxes = "".join(
+        f'<span style="display:inline-block;text-align:center;margin:1px;padding:0 2px;'
+        f'background:{_COLOURS[k % len(_COLOURS)]}"><code>{html.escape(_visible(token))}</code><br>'
+        f"<small>{index}</small></span>"
+        for k, (token, index) in enumerate(zip(token_strings(tokenizer, indices), indices, strict=True))
+    )
+    heading = f"<b>{html.escape(name)}</b> (n_vocab = {tokenizer.n_vocab:,}): {len(text)} characters → {len(indices)} tokens"
+    return f"<div>{heading}<br>{boxes}</div>"
+
+
+def token_box(tokenizers: Mapping[str, object], text: str = "To be, or not to be"):
+    """A text box: type, and see how each tokenizer cuts the text, as coloured tokens over their indices.
+
+    Returns the widget, or `None` (after printing what to call instead) where ipywidgets is missing;
+    `describe_tokens` prints the same view as text.
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print("ipywidgets is not installed: call describe_tokens(tokenizer, text) instead")
+        return None
+    import html
+
+    box = widgets.Text(value=text, description="text", layout=widgets.Layout(width="95%"))
+    shown = widgets.HTML()
+
+    def update(change=None) -> None:
+        views = []
+        for name, tokenizer in tokenizers.items():
+            try:
+                views.append(_tokens_html(tokenizer, box.value, name))
+            except (KeyError, ValueError) as error:  # a character outside the vocabulary, a special token
+                views.append(f"<div><b>{html.escape(name)}</b>: {html.escape(str(error))}</div>")
+        shown.value = "".join(views)
+
+    box.observe(update, names="value")
+    update()
+    return widgets.VBox([box, shown])

@@ -191,3 +191,78 @@ def test_word_max_words_keeps_the_most_frequent():
 def test_word_bad_max_words_raises_naming_it(bad):
     with pytest.raises(ValueError, match=re.escape(repr(bad))):
         WordTokenizer.from_text("a b", max_words=bad)
+
+
+# ---- the character fallback ---------------------------------------------------------------------
+
+
+def test_character_fallback_spells_unknown_words_letter_by_letter():
+    tokenizer = WordTokenizer.from_text("to be, or not to be", character_fallback=True)
+    # the vocabulary: the words, the other characters, and every letter of the text
+    assert set(tokenizer.vocabulary.tokens) == {"to", "be", "or", "not", " ", ","} | set("tobernot")
+    assert tokenizer.tokenize("bent to,") == ["b", "e", "n", "t", " ", "to", ","]
+    assert tokenizer.decode(tokenizer.encode("bent to,")) == "bent to,"
+    with pytest.raises(UnknownTokenError, match=r"word 'z'"):  # a letter the text never had
+        tokenizer.encode("zen")
+
+
+def test_character_fallback_round_trips_the_validation_text(shakespeare):
+    # Oracle: the regex cut, with every run of letters outside the training words replaced by its letters.
+    train, val = shakespeare[:1_000_000], shakespeare[1_000_000:1_030_000]
+    tokenizer = WordTokenizer.from_text(train, character_fallback=True)
+    known = set(re.findall(r"[A-Za-z]+", train))
+    expected = []
+    for piece in re.findall(r"[A-Za-z]+|[^A-Za-z]", val):
+        expected.extend(list(piece) if piece.isalpha() and piece not in known else [piece])
+    assert tokenizer.tokenize(val) == expected
+    assert tokenizer.decode(tokenizer.encode(val)) == val
+    assert tokenizer.vocabulary.unknown is None
+
+
+def test_character_fallback_with_max_words_keeps_every_letter():
+    tokenizer = WordTokenizer.from_text("aa aa bb cc", max_words=1, character_fallback=True)
+    assert tokenizer.vocabulary.tokens == (" ", "a", "aa", "b", "c")
+    assert tokenizer.tokenize("bb aa") == ["b", "b", " ", "aa"]
+
+
+# ---- looking at tokens ----------------------------------------------------------------------------
+
+
+def test_token_strings_and_describe_tokens(char_tokenizer):
+    from llm_course.tokenizers import describe_tokens, token_strings
+
+    tokenizer = WordTokenizer.from_text("to be, or not to be")
+    ids = tokenizer.encode("not to be,")
+    assert token_strings(tokenizer, ids) == ["not", " ", "to", " ", "be", ","]
+    lines = describe_tokens(tokenizer, "not to be,", "words").splitlines()
+    assert lines == ["words (n_vocab = 6): 10 characters -> 6 tokens", "  not|␣|to|␣|be|,", f"  {ids}"]
+    assert describe_tokens(char_tokenizer, "a\nb").splitlines()[1] == "  a|↵|b"
+
+
+def test_token_box_shows_every_tokenizer_and_follows_the_text(char_tokenizer):
+    pytest.importorskip("ipywidgets")
+    from llm_course.tokenizers import token_box
+
+    words = WordTokenizer.from_text("to be, or not to be")
+    box = token_box({"characters": char_tokenizer, "words": words}, text="to be")
+    text_box, shown = box.children
+    assert "<b>characters</b> (n_vocab = 65): 5 characters → 5 tokens" in shown.value
+    assert "<b>words</b> (n_vocab = 6): 5 characters → 3 tokens" in shown.value
+    text_box.value = "to #"  # '#' is in neither vocabulary: the error is shown, not raised
+    assert "character &#x27;#&#x27; (position 3" in shown.value and "→ 4 tokens" not in shown.value
+
+
+def test_draw_token_strips_draws_one_box_per_token(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from llm_course.tokenizers import draw_token_strips
+
+    monkeypatch.setattr(plt, "show", lambda: None)
+    draw_token_strips([("a", ["to", " ", "be"], [5, 0, 2]), ("b", list("to be"), [4, 3, 0, 1, 2])], "title")
+    ax = plt.gcf().axes[0]
+    assert len(ax.patches) == 3 + 5 and ax.get_title() == "title"
+    assert sum(patch.get_width() for patch in ax.patches[:3]) == len("to be")  # boxes as wide as their characters
+    plt.close("all")
