@@ -8,16 +8,23 @@ the text with GPT-2's pre-tokenization pattern (so no merge crosses a word bound
 the most frequent pair of adjacent tokens until the vocabulary holds `n_vocab` tokens: the 256
 bytes, the merges, then the special tokens (which take the last indices and are never produced
 by a merge). Ties between equally frequent pairs go to the lexicographically greatest pair of
-byte strings. `encode` applies the merges in the order they were learned, `decode` inverts it,
-and `save` / `load` write and read a small JSON file.
+byte strings. Token 256 + j is the j-th merge learned: indices follow learning order. `encode`
+applies the merges in the order they were learned, `decode` inverts it, and `save` / `load`
+write and read a small JSON file.
+
+Special tokens in text to encode are refused by default, as tiktoken refuses them: `encode`
+raises `ValueError` for a special token that is not in `allowed_special` (a collection of
+special tokens, or "all"); `encode_ordinary` encodes every special token's text as ordinary text.
+
+Two trainers learn the same merges: `train_merges`, the readable core (count every pair, merge
+the most frequent, repeat), and `train_merges_fast`, the labelled faster path that `train` uses
+by default: it keeps the pair counts up to date incrementally (only the chunks that contain the
+merged pair are touched) and finds the most frequent pair with a heap and lazy deletion.
 
 Errors name the bad value: `TypeError` for a text that is not a `str` or an index that is not an
-integer, `IndexError` for an index outside 0..n_vocab - 1, `ValueError` for an `n_vocab` too small
-or a lone surrogate in the text, `TokenizerFileError` (a `ValueError`) for a file `load` cannot read.
-
-Training keeps the pair counts up to date incrementally (only the words that contain the merged
-pair are touched); `train_merges_naive`, which recounts everything after every merge, is kept
-beside it as the readable reference.
+integer, `IndexError` for an index outside 0..n_vocab - 1, `ValueError` for an `n_vocab` too small,
+a lone surrogate in the text or a special token that is not allowed, `TokenizerFileError` (a
+`ValueError`) for a file `load` cannot read.
 
 Left out on purpose: byte-level tricks for printing tokens (GPT-2 maps bytes to printable
 characters), regex patterns other than GPT-2's, dropout of merges, and a Rust-speed encoder.
@@ -27,15 +34,22 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'FILE_FORMAT', 'FILE_VERSION', 'N_BYTES', 'pre_tokenize', 'pair_counts', 'merge_pair',
-           'train_merges_naive', 'split_special', 'count_words', 'train_merges', 'TokenizerFileError', 'BPETokenizer']
+           'train_merges', 'split_special', 'count_words', 'train_merges_fast', 'TokenizerFileError', 'BPETokenizer']
 
 # %% ../notebooks/03_subword_tokens.ipynb #d12ed3f6
+import json
+import math
+import operator
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
+from pathlib import Path
 
 import regex
 
+# %% ../notebooks/03_subword_tokens.ipynb #01b2f4db
 GPT2_SPLIT_PATTERN = r"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 _GPT2_SPLIT = regex.compile(GPT2_SPLIT_PATTERN)
 
@@ -85,30 +99,31 @@ def merge_pair(ids: Sequence[int], pair: tuple[int, int], new_index: int) -> lis
     return merged
 
 # %% ../notebooks/03_subword_tokens.ipynb #5a7f1401
-def train_merges_naive(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
-    """Learn up to `n_merges` merges from chunk frequencies, recounting all pairs after each merge.
+def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
+    """Learn up to `n_merges` merges from chunk frequencies: count every pair, merge the most frequent, repeat.
 
-    Slow (every merge rescans every word) but easy to check; `train_merges` gives the same merges.
+    Ties go to the greatest pair of byte strings. Every merge recounts every chunk: simple, and slow
+    on a large text; `train_merges_fast` learns the same merges much faster.
 
-    >>> train_merges_naive({"aaabdaaabac": 1}, 3)
+    >>> train_merges({"aaabdaaabac": 1}, 3)
     [(97, 97), (256, 97), (257, 98)]
     """
-    words = [list(word.encode("utf-8")) for word in word_counts]
-    freqs = list(word_counts.values())
+    words = [list(word.encode("utf-8")) for word in word_counts]  # each distinct chunk, as byte values
+    freqs = list(word_counts.values())  # how often each chunk occurs in the text
     vocab = [bytes([byte]) for byte in range(256)]  # index -> the bytes it stands for
     merges = []
     for _ in range(n_merges):
         counts = pair_counts(words, freqs)
         if not counts:  # every chunk is a single token: nothing left to merge
             break
-        best = max(counts, key=lambda pair: (counts[pair], (vocab[pair[0]], vocab[pair[1]])))
+        best = max(counts, key=lambda pair: (counts[pair], vocab[pair[0]], vocab[pair[1]]))  # ties: greatest bytes
         new_index = len(vocab)
         words = [merge_pair(word, best, new_index) for word in words]
         vocab.append(vocab[best[0]] + vocab[best[1]])
         merges.append(best)
     return merges
 
-# %% ../notebooks/03_subword_tokens.ipynb #8b9dc0ee
+# %% ../notebooks/03_subword_tokens.ipynb #917a0ec1
 def split_special(text: str, special_tokens: Iterable[str]) -> list[str]:
     """Split `text` at every special token, keeping the special tokens as their own pieces.
 
@@ -123,7 +138,7 @@ def split_special(text: str, special_tokens: Iterable[str]) -> list[str]:
     pattern = "(" + "|".join(regex.escape(token) for token in special_tokens) + ")"
     return [piece for piece in regex.split(pattern, text) if piece]
 
-
+# %% ../notebooks/03_subword_tokens.ipynb #028fca62
 def count_words(text: str, special_tokens: Iterable[str] = ()) -> Counter:
     """Count the pre-tokenized chunks of `text`, leaving out the special tokens themselves.
 
@@ -137,7 +152,7 @@ def count_words(text: str, special_tokens: Iterable[str] = ()) -> Counter:
             counts.update(pre_tokenize(piece))
     return counts
 
-# %% ../notebooks/03_subword_tokens.ipynb #dd65f629
+# %% ../notebooks/03_subword_tokens.ipynb #8ec1e200
 import heapq
 from collections import defaultdict
 
@@ -161,13 +176,13 @@ class _Descending:
         return isinstance(other, _Descending) and self.value == other.value
 
 
-def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
-    """Learn up to `n_merges` merges from chunk frequencies, updating the pair counts incrementally.
+def train_merges_fast(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
+    """The faster path: the merges of `train_merges`, with pair counts updated incrementally.
 
-    Same result as `train_merges_naive` (the most frequent pair, ties to the greatest bytes), but
-    each merge only revisits the chunks that contain the merged pair. Stops early when no pair is left.
+    Each merge only revisits the chunks that contain the merged pair; a heap with lazy deletion
+    gives the most frequent pair (ties to the greatest bytes). Stops early when no pair is left.
 
-    >>> train_merges({"aaabdaaabac": 1}, 3)
+    >>> train_merges_fast({"aaabdaaabac": 1}, 3)
     [(97, 97), (256, 97), (257, 98)]
     """
     words = [list(word.encode("utf-8")) for word in word_counts]  # each chunk, as token indices
@@ -218,13 +233,7 @@ def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[in
                 heapq.heappush(heap, heap_entry(pair))
     return merges
 
-# %% ../notebooks/03_subword_tokens.ipynb #bb5a6b0e
-import json
-import operator
-import os
-import tempfile
-from pathlib import Path
-
+# %% ../notebooks/03_subword_tokens.ipynb #dd65f629
 FILE_FORMAT = "llm_course.bpe"  # the "format" field of a saved tokenizer
 FILE_VERSION = 1  # the "version" field; `load` reads this version only
 N_BYTES = 256  # the first indices are the byte values 0..255
@@ -262,55 +271,40 @@ def _check_special_tokens(special_tokens: object) -> tuple[str, ...]:
     return special_tokens
 
 
-class BPETokenizer:
-    """A byte-level BPE tokenizer: 256 bytes, then the learned merges, then the special tokens.
+def _check_training(text: object, n_vocab: object, special_tokens: object) -> tuple[str, ...]:
+    """Check the arguments of `BPETokenizer.train`; return the special tokens as a tuple."""
+    _check_text(text)
+    special_tokens = _check_special_tokens(special_tokens)
+    if isinstance(n_vocab, bool) or not isinstance(n_vocab, int):
+        raise TypeError(f"n_vocab must be an int, got {type(n_vocab).__name__}: {n_vocab!r}")
+    smallest = N_BYTES + len(special_tokens)
+    if n_vocab < smallest:
+        raise ValueError(f"n_vocab={n_vocab} is too small: it must be at least {smallest} "
+                         f"(256 bytes + {len(special_tokens)} special tokens)")
+    return special_tokens
 
-    >>> tokenizer = BPETokenizer.train("aaabdaaabac", n_vocab=259)
-    >>> tokenizer.merges
-    [(97, 97), (256, 97), (257, 98)]
-    >>> tokenizer.encode("aaabdaaabac")
-    [258, 100, 258, 97, 99]
-    >>> tokenizer.token_bytes(258)
-    b'aaab'
-    """
 
-    def __init__(self, merges: Sequence[tuple[int, int]] = (), special_tokens: Sequence[str] = ()):
-        self.special_tokens = _check_special_tokens(special_tokens)
-        self._vocab = [bytes([byte]) for byte in range(N_BYTES)]  # index -> bytes
-        self._ranks: dict[tuple[int, int], int] = {}  # pair -> the index it merges into
-        for number, pair in enumerate(merges):
-            if (not isinstance(pair, Sequence) or len(pair) != 2
-                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in pair)):
-                raise ValueError(f"merge {number} must be a pair of ints, got {pair!r}")
-            left, right = pair
-            if not (0 <= left < len(self._vocab) and 0 <= right < len(self._vocab)):
-                raise ValueError(f"merge {number} is {list(pair)}, but only indices 0..{len(self._vocab) - 1} "
-                                 "exist before it")
-            if (left, right) in self._ranks:
-                raise ValueError(f"merge {number} repeats the pair {list(pair)}")
-            self._ranks[(left, right)] = len(self._vocab)
-            self._vocab.append(self._vocab[left] + self._vocab[right])
-        self.special_indices = {token: len(self._vocab) + k for k, token in enumerate(self.special_tokens)}
-        self._vocab += [token.encode("utf-8") for token in self.special_tokens]
-        self._cache: dict[str, list[int]] = {}  # chunk -> its encoding
+def _check_merge(pair: object, number: int, known: Mapping, n_tokens: int) -> tuple[int, int]:
+    """`pair` as `(left, right)` if it is a new pair of two existing token indices; else a `ValueError`."""
+    if (not isinstance(pair, Sequence) or len(pair) != 2
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in pair)):
+        raise ValueError(f"merge {number} must be a pair of ints, got {pair!r}")
+    left, right = pair
+    if not (0 <= left < n_tokens and 0 <= right < n_tokens):
+        raise ValueError(f"merge {number} is {list(pair)}, but only indices 0..{n_tokens - 1} exist before it")
+    if (left, right) in known:
+        raise ValueError(f"merge {number} repeats the pair {list(pair)}")
+    return left, right
 
-    @classmethod
-    def train(cls, text: str, n_vocab: int, special_tokens: Sequence[str] = ()) -> BPETokenizer:
-        """Learn `n_vocab - 256 - len(special_tokens)` merges from `text`.
 
-        The text is split at the special tokens, then pre-tokenized with GPT-2's pattern. If the text
-        runs out of pairs before, training stops early and `n_vocab` is smaller than asked.
-        """
-        _check_text(text)
-        special_tokens = _check_special_tokens(special_tokens)
-        if isinstance(n_vocab, bool) or not isinstance(n_vocab, int):
-            raise TypeError(f"n_vocab must be an int, got {type(n_vocab).__name__}: {n_vocab!r}")
-        smallest = N_BYTES + len(special_tokens)
-        if n_vocab < smallest:
-            raise ValueError(f"n_vocab={n_vocab} is too small: it must be at least {smallest} "
-                             f"(256 bytes + {len(special_tokens)} special tokens)")
-        merges = train_merges(count_words(text, special_tokens), n_vocab - smallest)
-        return cls(merges, special_tokens)
+class _BPEPlumbing:
+    """What `BPETokenizer` needs besides the idea: checks, the chunk cache, special-token refusal, files."""
+
+    _vocab: list[bytes]
+    _ranks: dict[tuple[int, int], int]
+    _cache: dict[str, list[int]]
+    special_tokens: tuple[str, ...]
+    special_indices: dict[str, int]
 
     @property
     def n_vocab(self) -> int:
@@ -338,16 +332,13 @@ class BPETokenizer:
             raise IndexError(f"token index {index} is out of range: indices go from 0 to {len(self._vocab) - 1}")
         return index
 
-    def _encode_chunk(self, chunk: str) -> list[int]:
-        """Encode one pre-tokenized chunk: its bytes, then the merges in the order they were learned."""
-        ids = list(chunk.encode("utf-8"))
-        while len(ids) >= 2:
-            # The adjacent pair that was merged first during training (lowest index) goes first.
-            pair = min(pairwise(ids), key=lambda p: self._ranks.get(p, len(self._vocab)))
-            if pair not in self._ranks:
-                break
-            ids = merge_pair(ids, pair, self._ranks[pair])
-        return ids
+    def decode_bytes(self, indices: Iterable[int]) -> bytes:
+        """The bytes of a sequence of token indices, joined."""
+        return b"".join(self._vocab[self._check_index(index)] for index in indices)
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Token indices of `text`, with the text of every special token encoded as ordinary text."""
+        return self._encode_ordinary(_check_text(text))
 
     def _encode_ordinary(self, text: str) -> list[int]:
         ids = []
@@ -359,26 +350,27 @@ class BPETokenizer:
             ids.extend(self._cache[chunk])
         return ids
 
-    def encode(self, text: str, allowed_special: bool = True) -> list[int]:
-        """Token indices of `text`; special tokens in it become their reserved indices if `allowed_special`."""
+    def _allowed_special(self, text: object, allowed_special: object) -> set[str]:
+        """The special tokens `encode` may produce; a `ValueError` for one in `text` that is not allowed."""
         _check_text(text)
-        if not allowed_special or not self.special_tokens:
-            return self._encode_ordinary(text)
-        ids = []
-        for piece in split_special(text, self.special_tokens):
-            if piece in self.special_indices:
-                ids.append(self.special_indices[piece])
-            else:
-                ids.extend(self._encode_ordinary(piece))
-        return ids
-
-    def decode_bytes(self, indices: Iterable[int]) -> bytes:
-        """The bytes of a sequence of token indices, joined."""
-        return b"".join(self._vocab[self._check_index(index)] for index in indices)
-
-    def decode(self, indices: Iterable[int]) -> str:
-        """The text of a sequence of token indices; bytes that are not valid UTF-8 become '�'."""
-        return self.decode_bytes(indices).decode("utf-8", errors="replace")
+        if allowed_special == "all":
+            return set(self.special_tokens)
+        if isinstance(allowed_special, (str, bool)) or not isinstance(allowed_special, Iterable):
+            raise TypeError(f"allowed_special must be 'all' or a collection of special tokens, got "
+                            f"{allowed_special!r:.60} (to encode special tokens as plain text, use encode_ordinary)")
+        allowed = set(allowed_special)
+        if allowed - set(self.special_tokens):
+            raise ValueError(f"allowed_special names {sorted(allowed - set(self.special_tokens))}, which are not "
+                             f"special tokens of this tokenizer (it has {list(self.special_tokens)})")
+        for token in self.special_tokens:
+            if token not in allowed and token in text:
+                raise ValueError(
+                    f"the text holds the special token {token!r} at position {text.index(token)}, which encode "
+                    f"refuses unless it is allowed (as tiktoken does): pass allowed_special={{{token!r}}} (or 'all') "
+                    f"to encode it as its reserved index {self.special_indices[token]}, or call "
+                    "encode_ordinary(text) to encode it as ordinary text"
+                )
+        return allowed
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the tokenizer to `path` as JSON, atomically (a temporary file, then a rename)."""
@@ -401,7 +393,7 @@ class BPETokenizer:
             raise
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> BPETokenizer:
+    def load(cls, path: str | os.PathLike):
         """Read a tokenizer written by `save`; a damaged or foreign file raises `TokenizerFileError`."""
         path = Path(path)
         try:
@@ -428,3 +420,60 @@ class BPETokenizer:
     def __repr__(self) -> str:
         return (f"BPETokenizer(n_vocab={self.n_vocab}, merges={len(self._ranks)}, "
                 f"special_tokens={list(self.special_tokens)})")
+
+# %% ../notebooks/03_subword_tokens.ipynb #2e40cdc5
+class BPETokenizer(_BPEPlumbing):
+    """A byte-level BPE tokenizer: 256 bytes, then the learned merges, then the special tokens.
+
+    >>> tokenizer = BPETokenizer.train("aaabdaaabac", n_vocab=259)
+    >>> tokenizer.merges
+    [(97, 97), (256, 97), (257, 98)]
+    >>> tokenizer.encode("aaabdaaabac"), tokenizer.token_bytes(258)
+    ([258, 100, 258, 97, 99], b'aaab')
+    """
+
+    def __init__(self, merges: Sequence[tuple[int, int]] = (), special_tokens: Sequence[str] = ()):
+        self.special_tokens = _check_special_tokens(special_tokens)
+        self._vocab = [bytes([byte]) for byte in range(N_BYTES)]  # index -> the bytes it stands for
+        self._ranks: dict[tuple[int, int], int] = {}  # pair -> the index it merges into
+        for number, pair in enumerate(merges):
+            left, right = _check_merge(pair, number, self._ranks, len(self._vocab))
+            self._ranks[(left, right)] = len(self._vocab)  # merge j makes token 256 + j
+            self._vocab.append(self._vocab[left] + self._vocab[right])
+        self.special_indices = {token: len(self._vocab) + k for k, token in enumerate(self.special_tokens)}
+        self._vocab += [token.encode("utf-8") for token in self.special_tokens]  # the last indices
+        self._cache: dict[str, list[int]] = {}  # chunk -> its encoding (chunks repeat)
+
+    @classmethod
+    def train(cls, text: str, n_vocab: int, special_tokens: Sequence[str] = (), fast: bool = True) -> BPETokenizer:
+        """Learn `n_vocab - 256 - len(special_tokens)` merges from `text`, split at the special tokens.
+
+        `fast=False` uses the readable `train_merges`; both learn the same merges. If the text runs
+        out of pairs first, training stops early and `n_vocab` is smaller than asked.
+        """
+        special_tokens = _check_training(text, n_vocab, special_tokens)
+        trainer = train_merges_fast if fast else train_merges
+        merges = trainer(count_words(text, special_tokens), n_vocab - N_BYTES - len(special_tokens))
+        return cls(merges, special_tokens)
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        """One chunk: its bytes, then the merges in the order they were learned (the lowest index first)."""
+        ids = list(chunk.encode("utf-8"))
+        while len(ids) >= 2:
+            pair = min(pairwise(ids), key=lambda p: self._ranks.get(p, math.inf))  # the earliest-learned pair
+            if pair not in self._ranks:  # no pair of this chunk was ever merged
+                break
+            ids = merge_pair(ids, pair, self._ranks[pair])
+        return ids
+
+    def encode(self, text: str, allowed_special: str | Iterable[str] = ()) -> list[int]:
+        """Token indices of `text`; a special token in it must be in `allowed_special` ("all" allows all)."""
+        allowed = self._allowed_special(text, allowed_special)  # refuses a special token not allowed
+        ids = []
+        for piece in split_special(text, allowed):
+            ids += [self.special_indices[piece]] if piece in allowed else self._encode_ordinary(piece)
+        return ids
+
+    def decode(self, indices: Iterable[int]) -> str:
+        """The text of a sequence of token indices; bytes that are not valid UTF-8 become '�'."""
+        return self.decode_bytes(indices).decode("utf-8", errors="replace")

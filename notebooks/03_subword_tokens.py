@@ -31,7 +31,9 @@
 # 4. repeat 2-3 until $\mathcal{V}$ has $n_{\text{vocab}}$ tokens.
 #
 # This notebook writes `llm_course.bpe`, a byte-level BPE tokenizer with GPT-2's pre-tokenization,
-# trains it on Tiny Shakespeare, and compares it with the character and word tokenizers.
+# draws the merges of a worked example as a tree, trains the tokenizer on Tiny Shakespeare, shows
+# a line of verse cut at two vocabulary sizes, and compares BPE with the character and word
+# tokenizers. At the end, a box to type into shows all of them at once.
 
 # %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
@@ -48,7 +50,7 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # %%
 #| default_exp bpe
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 """Byte-level byte-pair encoding (BPE): learn a vocabulary of sub-words from text.
 
@@ -57,16 +59,23 @@ the text with GPT-2's pre-tokenization pattern (so no merge crosses a word bound
 the most frequent pair of adjacent tokens until the vocabulary holds `n_vocab` tokens: the 256
 bytes, the merges, then the special tokens (which take the last indices and are never produced
 by a merge). Ties between equally frequent pairs go to the lexicographically greatest pair of
-byte strings. `encode` applies the merges in the order they were learned, `decode` inverts it,
-and `save` / `load` write and read a small JSON file.
+byte strings. Token 256 + j is the j-th merge learned: indices follow learning order. `encode`
+applies the merges in the order they were learned, `decode` inverts it, and `save` / `load`
+write and read a small JSON file.
+
+Special tokens in text to encode are refused by default, as tiktoken refuses them: `encode`
+raises `ValueError` for a special token that is not in `allowed_special` (a collection of
+special tokens, or "all"); `encode_ordinary` encodes every special token's text as ordinary text.
+
+Two trainers learn the same merges: `train_merges`, the readable core (count every pair, merge
+the most frequent, repeat), and `train_merges_fast`, the labelled faster path that `train` uses
+by default: it keeps the pair counts up to date incrementally (only the chunks that contain the
+merged pair are touched) and finds the most frequent pair with a heap and lazy deletion.
 
 Errors name the bad value: `TypeError` for a text that is not a `str` or an index that is not an
-integer, `IndexError` for an index outside 0..n_vocab - 1, `ValueError` for an `n_vocab` too small
-or a lone surrogate in the text, `TokenizerFileError` (a `ValueError`) for a file `load` cannot read.
-
-Training keeps the pair counts up to date incrementally (only the words that contain the merged
-pair are touched); `train_merges_naive`, which recounts everything after every merge, is kept
-beside it as the readable reference.
+integer, `IndexError` for an index outside 0..n_vocab - 1, `ValueError` for an `n_vocab` too small,
+a lone surrogate in the text or a special token that is not allowed, `TokenizerFileError` (a
+`ValueError`) for a file `load` cannot read.
 
 Left out on purpose: byte-level tricks for printing tokens (GPT-2 maps bytes to printable
 characters), regex patterns other than GPT-2's, dropout of merges, and a Rust-speed encoder.
@@ -95,6 +104,11 @@ for sample in ["hello", "héllo", "世界", "👋"]:
 # from 1). After $m$ merges and with $k$ special tokens,
 #
 # $$n_{\text{vocab}} = 256 + m + k.$$
+#
+# Note the order: the indices of BPE tokens follow **learning order**, not the sorted
+# $\mathcal{S}$ of notebook 02. Token 256 is the first merge learned, whatever its text; only the
+# 256 byte tokens happen to sit in byte order. As notebook 02 said, any fixed order works, and this
+# one has a use: a merge can only combine tokens with smaller indices, learned before it.
 
 # %% [markdown]
 # ## Pre-tokenization: GPT-2's pattern
@@ -111,21 +125,29 @@ for sample in ["hello", "héllo", "世界", "👋"]:
 # | ` ?\p{L}+` | a word, with at most one space in front | ` thou` |
 # | ` ?\p{N}+` | a number, with at most one space in front | ` 1623` |
 # | ` ?[^\s\p{L}\p{N}]+` | a run of punctuation, with at most one space in front | ` --`, `!` |
-# | `\s+(?!\S)` | a run of whitespace, except the last space before a word | `\n\n`, `"   "` |
-# | `\s+` | any whitespace left | ` ` |
+# | `\s+(?!\S)` | a run of whitespace not followed by a non-space: it leaves the last whitespace character before a word to the next part | `"  "` of `"   thou"`, or `"\n\n"` at the end of the text |
+# | `\s+` | any whitespace left | the last space or newline before a word |
 #
 # So a space travels with the word that follows it (` the` is one chunk), and a run of spaces
 # leaves its last space to the next word. Every character of the text lands in exactly one
 # chunk: joining the chunks gives the text back.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
+import json
+import math
+import operator
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
+from pathlib import Path
 
 import regex
 
+# %%
+#| export
 GPT2_SPLIT_PATTERN = r"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 _GPT2_SPLIT = regex.compile(GPT2_SPLIT_PATTERN)
 
@@ -144,8 +166,19 @@ line = "I'll say't:  thou art 42!\n\nROMEO:"
 chunks = pre_tokenize(line)
 print(chunks)
 assert "".join(chunks) == line, "pre-tokenization loses nothing"
+assert chunks[-4:] == ["\n", "\n", "ROMEO", ":"], "a blank line before a word is two chunks"
 
 # %% [markdown]
+# Look at the blank line: `\n\n` before `ROMEO` became *two* chunks, `\n` and `\n`. The part
+# `\s+(?!\S)` first tries both newlines, but a letter follows them, so it backs off to the first
+# newline alone (a newline follows it, which is not a non-space); the second newline, right
+# before the word, is left to `\s+`. Since merges never cross chunks, these two newlines can
+# never become one token: in Tiny Shakespeare, where a blank line separates every speech, each
+# blank line costs two tokens however large $n_{\text{vocab}}$ grows. (A run of whitespace
+# becomes one chunk only where no word follows it, at the end of the text for instance.) Note
+# also that `ROMEO:` is two chunks, a word and a punctuation mark: no BPE token with this pattern
+# can hold both a letter and a colon.
+#
 # ## Two small helpers, and a worked example
 #
 # Training needs two operations on sequences of token indices: count the adjacent pairs, and
@@ -203,27 +236,30 @@ def merge_pair(ids: Sequence[int], pair: tuple[int, int], new_index: int) -> lis
 # The **tie rule** (the greatest pair of byte strings wins) matters: without a rule, the result would
 # depend on the order in which a dictionary happens to list the pairs.
 #
-# The most direct way to train is to recount every pair after every merge:
+# Training is those steps in a loop. It receives each distinct chunk once, with how often it occurs
+# in the text (` the` appears thousands of times, and its pairs are the same each time), counts the
+# pairs weighted by those frequencies, merges the most frequent pair everywhere, and starts again:
 
 # %%
 #| export
-def train_merges_naive(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
-    """Learn up to `n_merges` merges from chunk frequencies, recounting all pairs after each merge.
+def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
+    """Learn up to `n_merges` merges from chunk frequencies: count every pair, merge the most frequent, repeat.
 
-    Slow (every merge rescans every word) but easy to check; `train_merges` gives the same merges.
+    Ties go to the greatest pair of byte strings. Every merge recounts every chunk: simple, and slow
+    on a large text; `train_merges_fast` learns the same merges much faster.
 
-    >>> train_merges_naive({"aaabdaaabac": 1}, 3)
+    >>> train_merges({"aaabdaaabac": 1}, 3)
     [(97, 97), (256, 97), (257, 98)]
     """
-    words = [list(word.encode("utf-8")) for word in word_counts]
-    freqs = list(word_counts.values())
+    words = [list(word.encode("utf-8")) for word in word_counts]  # each distinct chunk, as byte values
+    freqs = list(word_counts.values())  # how often each chunk occurs in the text
     vocab = [bytes([byte]) for byte in range(256)]  # index -> the bytes it stands for
     merges = []
     for _ in range(n_merges):
         counts = pair_counts(words, freqs)
         if not counts:  # every chunk is a single token: nothing left to merge
             break
-        best = max(counts, key=lambda pair: (counts[pair], (vocab[pair[0]], vocab[pair[1]])))
+        best = max(counts, key=lambda pair: (counts[pair], vocab[pair[0]], vocab[pair[1]]))  # ties: greatest bytes
         new_index = len(vocab)
         words = [merge_pair(word, best, new_index) for word in words]
         vocab.append(vocab[best[0]] + vocab[best[1]])
@@ -232,23 +268,72 @@ def train_merges_naive(word_counts: Mapping[str, int], n_merges: int) -> list[tu
 
 
 # %%
-merges = train_merges_naive({"aaabdaaabac": 1}, 3)
+merges = train_merges({"aaabdaaabac": 1}, 3)
 print(merges)
 assert merges == [(97, 97), (256, 97), (257, 98)], "the merges worked out by hand above"
 
 # %% [markdown]
-# ## Counting chunks once, and special tokens
+# The merges drawn as a tree over the bytes of the example: each new token sits above the two
+# tokens it joins, and the top of each tree is a token of the final encoding,
+# `[258, 100, 258, 97, 99]`. (The drawing code is folded.)
+
+# %% jupyter={"source_hidden": true}
+import matplotlib.pyplot as plt
+
+
+def draw_merge_tree(text: str, merges: list[tuple[int, int]], final: list[int]) -> None:
+    """Each final token of `text` as the tree of merges that built it, over the bytes it spells."""
+    vocab = [bytes([b]) for b in range(256)]
+    for left, right in merges:
+        vocab.append(vocab[left] + vocab[right])
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    start = 0
+
+    def place(index: int, first: int) -> tuple[float, int]:
+        """Draw token `index` whose first byte is byte `first` of the text; return its (x, level)."""
+        if index < 256:
+            x, level = float(first), 0
+        else:
+            left, right = merges[index - 256]
+            x_left, level_left = place(left, first)
+            x_right, level_right = place(right, first + len(vocab[left]))
+            x, level = (x_left + x_right) / 2, 1 + max(level_left, level_right)
+            for x_child, level_child in ((x_left, level_left), (x_right, level_right)):
+                ax.plot([x, x_child], [level, level_child], color="#888888", linewidth=1, zorder=1)
+        colour = "#cfe2f3" if index < 256 else "#fce5cd"
+        ax.text(x, level, f"{index}\n{vocab[index].decode()!r}", ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round", "facecolor": colour, "edgecolor": "#666666"}, zorder=2)
+        return x, level
+
+    for index in final:
+        place(index, start)
+        start += len(vocab[index])
+    ax.set_xlim(-0.7, len(text) - 0.3)
+    ax.set_ylim(-0.6, 3.6)
+    ax.set_xticks(range(len(text)), list(text))
+    ax.set_yticks(range(4), ["bytes", "merge 1", "merge 2", "merge 3"])
+    ax.set_xlabel("the text, one byte per column")
+    ax.set_title("aaabdaaabac: three merges build 'aaab' (258) twice; 'd', 'a' and 'c' stay bytes")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    plt.show()
+
+
+draw_merge_tree("aaabdaaabac", merges, final=[258, 100, 258, 97, 99])
+
+# %% [markdown]
+# ## Counting chunks, and special tokens
 #
-# A text of a million characters has only a few tens of thousands of *different* chunks: ` the`
-# appears thousands of times, and its pairs are the same each time. So training counts the chunks
-# once, and weights each chunk's pairs by its frequency.
+# `train_merges` takes the distinct chunks with their counts. The training text of Tiny
+# Shakespeare, a million characters, is 266,995 chunks but only 14,134 different ones (printed
+# below, where we train on it), so counting each once saves most of the work.
 #
 # **Special tokens** such as `<|endoftext|>` mark the boundary between two documents. They are
 # reserved: they get the last indices of $\mathcal{V}$, and no merge may produce them or cross
-# them. So the training text is first split at every special token, and only the pieces in between
-# are pre-tokenized and counted.
+# them. So the training text is first split at every special token (`split_special`, folded), and
+# only the pieces in between are pre-tokenized and counted.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 def split_special(text: str, special_tokens: Iterable[str]) -> list[str]:
     """Split `text` at every special token, keeping the special tokens as their own pieces.
@@ -265,6 +350,8 @@ def split_special(text: str, special_tokens: Iterable[str]) -> list[str]:
     return [piece for piece in regex.split(pattern, text) if piece]
 
 
+# %%
+#| export
 def count_words(text: str, special_tokens: Iterable[str] = ()) -> Counter:
     """Count the pre-tokenized chunks of `text`, leaving out the special tokens themselves.
 
@@ -283,10 +370,11 @@ def count_words(text: str, special_tokens: Iterable[str] = ()) -> Counter:
 print(count_words("To be, or not to be<|endoftext|>To sleep", ["<|endoftext|>"]))
 
 # %% [markdown]
-# ## Fast training: update the counts, don't recount them
+# ## A faster trainer (a labelled faster path)
 #
-# The naive loop rescans every chunk for every merge. But a merge of $(a, b)$ only changes the
-# chunks that contain $(a, b)$; every other chunk keeps its pairs. So training keeps three
+# `train_merges` rescans every chunk for every merge. But a merge of $(a, b)$ only changes the
+# chunks that contain $(a, b)$; every other chunk keeps its pairs. So `train_merges_fast`, which
+# `BPETokenizer.train` uses by default (`fast=False` picks the readable one), keeps three
 # structures up to date instead of recounting:
 #
 # - `counts`: pair $\to$ its frequency in the whole text;
@@ -294,14 +382,16 @@ print(count_words("To be, or not to be<|endoftext|>To sleep", ["<|endoftext|>"])
 # - a heap (a priority queue) of `(-count, bytes, pair)` entries, whose top is the most frequent
 #   pair (ties: the greatest bytes, thanks to `_Descending`).
 #
-# After merging $(a, b)$, for each chunk in `where[(a, b)]` we subtract the old pairs' counts, merge,
-# and add the new pairs' counts. The pairs whose count changed are pushed onto the heap again with
-# their new count; an entry whose count no longer matches `counts` is stale and is skipped when it
-# reaches the top ("lazy deletion"). Early merges such as `(' ', 't')` touch thousands of chunks,
-# late ones a handful, so training costs about the size of the text plus the work of the merges,
-# instead of the size of the text *times* the number of merges.
+# After merging $(a, b)$, for each chunk in `where[(a, b)]` it subtracts the old pairs' counts,
+# merges, and adds the new pairs' counts. The pairs whose count changed are pushed onto the heap
+# again with their new count; an entry whose count no longer matches `counts` is stale and is
+# skipped when it reaches the top ("lazy deletion"). Early merges such as `(' ', 't')` touch
+# thousands of chunks, late ones a handful, so training costs about the size of the text plus the
+# work of the merges, instead of the size of the text *times* the number of merges. The code is
+# folded: it is an optimisation, not a new idea, and the tests check that it learns exactly the
+# merges of `train_merges`.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 import heapq
 from collections import defaultdict
@@ -326,13 +416,13 @@ class _Descending:
         return isinstance(other, _Descending) and self.value == other.value
 
 
-def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
-    """Learn up to `n_merges` merges from chunk frequencies, updating the pair counts incrementally.
+def train_merges_fast(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[int, int]]:
+    """The faster path: the merges of `train_merges`, with pair counts updated incrementally.
 
-    Same result as `train_merges_naive` (the most frequent pair, ties to the greatest bytes), but
-    each merge only revisits the chunks that contain the merged pair. Stops early when no pair is left.
+    Each merge only revisits the chunks that contain the merged pair; a heap with lazy deletion
+    gives the most frequent pair (ties to the greatest bytes). Stops early when no pair is left.
 
-    >>> train_merges({"aaabdaaabac": 1}, 3)
+    >>> train_merges_fast({"aaabdaaabac": 1}, 3)
     [(97, 97), (256, 97), (257, 98)]
     """
     words = [list(word.encode("utf-8")) for word in word_counts]  # each chunk, as token indices
@@ -385,31 +475,31 @@ def train_merges(word_counts: Mapping[str, int], n_merges: int) -> list[tuple[in
 
 
 # %% [markdown]
-# Both versions must learn the same merges; on a slice of Tiny Shakespeare the fast one is already
-# many times quicker, and the gap grows with the text and with $n_{\text{vocab}}$.
+# Both learn the same merges from the first 100,000 characters of Tiny Shakespeare; the faster
+# one is many times quicker already there, and the gap grows with the text and with
+# $n_{\text{vocab}}$. (Timings vary from machine to machine, so the tests do not compare them.)
 
 # %%
-import time
-
 from llm_course.data import load_text, train_val_split
 from llm_course.reproducibility import set_seed
 
 set_seed(1337)  # nothing here is random, but every notebook starts the same way
 text = load_text("tiny-shakespeare")
 train_text, val_text = train_val_split(text)
-print(f"train: {len(train_text):,} characters, validation: {len(val_text):,} characters")
+print(f"training: {len(train_text):,} characters, validation: {len(val_text):,} characters")
 
 # %% tags=["nbval-ignore-output"]
+import time
+
 sample_counts = count_words(train_text[:100_000])
-start = time.perf_counter()
-naive = train_merges_naive(sample_counts, 100)
-naive_seconds = time.perf_counter() - start
-start = time.perf_counter()
-fast = train_merges(sample_counts, 100)
-fast_seconds = time.perf_counter() - start
-print(f"{len(sample_counts):,} distinct chunks; 100 merges: naive {naive_seconds:.2f} s, "
-      f"incremental {fast_seconds:.3f} s")
-assert fast == naive, "the incremental trainer learns exactly the naive trainer's merges"
+seconds = {}
+for trainer in (train_merges, train_merges_fast):
+    start = time.perf_counter()
+    learned = trainer(sample_counts, 100)
+    seconds[trainer.__name__] = time.perf_counter() - start
+    assert learned == train_merges_fast(sample_counts, 100), "both trainers learn the same merges"
+print(f"{len(sample_counts):,} distinct chunks, 100 merges: "
+      + ", ".join(f"{name} {s:.2f} s" for name, s in seconds.items()))
 
 # %% [markdown]
 # ## The tokenizer
@@ -419,32 +509,24 @@ assert fast == naive, "the incremental trainer learns exactly the naive trainer'
 # - the bytes of each token: bytes $0..255$ stand for themselves, merge $j$ (0-based) makes token
 #   $256+j$ from the bytes of its pair, and special token $k$ is index $256+m+k$;
 # - **encoding** a chunk starts from its bytes and applies the merges *in the order they were
-#   learned* (lowest index first), exactly as training did, as GPT-2 and tiktoken do. Chunks repeat,
-#   so each chunk's encoding is cached;
+#   learned* (lowest index first), exactly as training did, as GPT-2 and tiktoken do;
 # - **decoding** joins the tokens' bytes and decodes them as UTF-8. A sequence of indices cut in the
 #   middle of a character is not valid UTF-8; `decode` then shows `�` (the replacement character),
 #   and `decode_bytes` gives the raw bytes.
 #
-# Special tokens in the text to encode: by default (`allowed_special=True`) every occurrence of a
-# special token's text becomes its reserved index. With `allowed_special=False` the text is encoded
-# as ordinary characters; use that for text from users, who should not be able to type an
-# end-of-text marker.
+# **Special tokens in text to encode are refused by default**, as tiktoken refuses them: if the
+# text holds `<|endoftext|>`, `encode(text)` raises a `ValueError` that says what to do. Text
+# typed by a user must not be able to end a document early. Where the marker is meant,
+# `encode(text, allowed_special={"<|endoftext|>"})` (or `allowed_special="all"`) encodes it as its
+# reserved index; `encode_ordinary(text)` encodes it as ordinary characters.
 #
-# Bad input fails early, with a message that names the bad value: a `TypeError` for a text that is
-# not a `str` or an index that is not an integer, an `IndexError` for an index outside
-# $0..n_{\text{vocab}}-1$, a `ValueError` for an `n_vocab` too small to hold the 256 bytes and the
-# special tokens. A Python `str` can hold a *lone surrogate* (such as `"\ud800"`, half of a UTF-16 pair, usually
-# the trace of a broken decode), which UTF-8 cannot encode. `encode` and `train` reject it with
-# a `ValueError` that names its position, rather than silently changing the text.
+# The folded cell holds what the class needs besides the idea: checks of every input, with
+# errors that name the bad value (a lone surrogate such as `"\ud800"`, which UTF-8 cannot encode,
+# is refused with its position), the cache of chunk encodings, and the file format of `save` and
+# `load`.
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
-import json
-import operator
-import os
-import tempfile
-from pathlib import Path
-
 FILE_FORMAT = "llm_course.bpe"  # the "format" field of a saved tokenizer
 FILE_VERSION = 1  # the "version" field; `load` reads this version only
 N_BYTES = 256  # the first indices are the byte values 0..255
@@ -482,55 +564,40 @@ def _check_special_tokens(special_tokens: object) -> tuple[str, ...]:
     return special_tokens
 
 
-class BPETokenizer:
-    """A byte-level BPE tokenizer: 256 bytes, then the learned merges, then the special tokens.
+def _check_training(text: object, n_vocab: object, special_tokens: object) -> tuple[str, ...]:
+    """Check the arguments of `BPETokenizer.train`; return the special tokens as a tuple."""
+    _check_text(text)
+    special_tokens = _check_special_tokens(special_tokens)
+    if isinstance(n_vocab, bool) or not isinstance(n_vocab, int):
+        raise TypeError(f"n_vocab must be an int, got {type(n_vocab).__name__}: {n_vocab!r}")
+    smallest = N_BYTES + len(special_tokens)
+    if n_vocab < smallest:
+        raise ValueError(f"n_vocab={n_vocab} is too small: it must be at least {smallest} "
+                         f"(256 bytes + {len(special_tokens)} special tokens)")
+    return special_tokens
 
-    >>> tokenizer = BPETokenizer.train("aaabdaaabac", n_vocab=259)
-    >>> tokenizer.merges
-    [(97, 97), (256, 97), (257, 98)]
-    >>> tokenizer.encode("aaabdaaabac")
-    [258, 100, 258, 97, 99]
-    >>> tokenizer.token_bytes(258)
-    b'aaab'
-    """
 
-    def __init__(self, merges: Sequence[tuple[int, int]] = (), special_tokens: Sequence[str] = ()):
-        self.special_tokens = _check_special_tokens(special_tokens)
-        self._vocab = [bytes([byte]) for byte in range(N_BYTES)]  # index -> bytes
-        self._ranks: dict[tuple[int, int], int] = {}  # pair -> the index it merges into
-        for number, pair in enumerate(merges):
-            if (not isinstance(pair, Sequence) or len(pair) != 2
-                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in pair)):
-                raise ValueError(f"merge {number} must be a pair of ints, got {pair!r}")
-            left, right = pair
-            if not (0 <= left < len(self._vocab) and 0 <= right < len(self._vocab)):
-                raise ValueError(f"merge {number} is {list(pair)}, but only indices 0..{len(self._vocab) - 1} "
-                                 "exist before it")
-            if (left, right) in self._ranks:
-                raise ValueError(f"merge {number} repeats the pair {list(pair)}")
-            self._ranks[(left, right)] = len(self._vocab)
-            self._vocab.append(self._vocab[left] + self._vocab[right])
-        self.special_indices = {token: len(self._vocab) + k for k, token in enumerate(self.special_tokens)}
-        self._vocab += [token.encode("utf-8") for token in self.special_tokens]
-        self._cache: dict[str, list[int]] = {}  # chunk -> its encoding
+def _check_merge(pair: object, number: int, known: Mapping, n_tokens: int) -> tuple[int, int]:
+    """`pair` as `(left, right)` if it is a new pair of two existing token indices; else a `ValueError`."""
+    if (not isinstance(pair, Sequence) or len(pair) != 2
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in pair)):
+        raise ValueError(f"merge {number} must be a pair of ints, got {pair!r}")
+    left, right = pair
+    if not (0 <= left < n_tokens and 0 <= right < n_tokens):
+        raise ValueError(f"merge {number} is {list(pair)}, but only indices 0..{n_tokens - 1} exist before it")
+    if (left, right) in known:
+        raise ValueError(f"merge {number} repeats the pair {list(pair)}")
+    return left, right
 
-    @classmethod
-    def train(cls, text: str, n_vocab: int, special_tokens: Sequence[str] = ()) -> BPETokenizer:
-        """Learn `n_vocab - 256 - len(special_tokens)` merges from `text`.
 
-        The text is split at the special tokens, then pre-tokenized with GPT-2's pattern. If the text
-        runs out of pairs before, training stops early and `n_vocab` is smaller than asked.
-        """
-        _check_text(text)
-        special_tokens = _check_special_tokens(special_tokens)
-        if isinstance(n_vocab, bool) or not isinstance(n_vocab, int):
-            raise TypeError(f"n_vocab must be an int, got {type(n_vocab).__name__}: {n_vocab!r}")
-        smallest = N_BYTES + len(special_tokens)
-        if n_vocab < smallest:
-            raise ValueError(f"n_vocab={n_vocab} is too small: it must be at least {smallest} "
-                             f"(256 bytes + {len(special_tokens)} special tokens)")
-        merges = train_merges(count_words(text, special_tokens), n_vocab - smallest)
-        return cls(merges, special_tokens)
+class _BPEPlumbing:
+    """What `BPETokenizer` needs besides the idea: checks, the chunk cache, special-token refusal, files."""
+
+    _vocab: list[bytes]
+    _ranks: dict[tuple[int, int], int]
+    _cache: dict[str, list[int]]
+    special_tokens: tuple[str, ...]
+    special_indices: dict[str, int]
 
     @property
     def n_vocab(self) -> int:
@@ -558,16 +625,13 @@ class BPETokenizer:
             raise IndexError(f"token index {index} is out of range: indices go from 0 to {len(self._vocab) - 1}")
         return index
 
-    def _encode_chunk(self, chunk: str) -> list[int]:
-        """Encode one pre-tokenized chunk: its bytes, then the merges in the order they were learned."""
-        ids = list(chunk.encode("utf-8"))
-        while len(ids) >= 2:
-            # The adjacent pair that was merged first during training (lowest index) goes first.
-            pair = min(pairwise(ids), key=lambda p: self._ranks.get(p, len(self._vocab)))
-            if pair not in self._ranks:
-                break
-            ids = merge_pair(ids, pair, self._ranks[pair])
-        return ids
+    def decode_bytes(self, indices: Iterable[int]) -> bytes:
+        """The bytes of a sequence of token indices, joined."""
+        return b"".join(self._vocab[self._check_index(index)] for index in indices)
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Token indices of `text`, with the text of every special token encoded as ordinary text."""
+        return self._encode_ordinary(_check_text(text))
 
     def _encode_ordinary(self, text: str) -> list[int]:
         ids = []
@@ -579,26 +643,27 @@ class BPETokenizer:
             ids.extend(self._cache[chunk])
         return ids
 
-    def encode(self, text: str, allowed_special: bool = True) -> list[int]:
-        """Token indices of `text`; special tokens in it become their reserved indices if `allowed_special`."""
+    def _allowed_special(self, text: object, allowed_special: object) -> set[str]:
+        """The special tokens `encode` may produce; a `ValueError` for one in `text` that is not allowed."""
         _check_text(text)
-        if not allowed_special or not self.special_tokens:
-            return self._encode_ordinary(text)
-        ids = []
-        for piece in split_special(text, self.special_tokens):
-            if piece in self.special_indices:
-                ids.append(self.special_indices[piece])
-            else:
-                ids.extend(self._encode_ordinary(piece))
-        return ids
-
-    def decode_bytes(self, indices: Iterable[int]) -> bytes:
-        """The bytes of a sequence of token indices, joined."""
-        return b"".join(self._vocab[self._check_index(index)] for index in indices)
-
-    def decode(self, indices: Iterable[int]) -> str:
-        """The text of a sequence of token indices; bytes that are not valid UTF-8 become '�'."""
-        return self.decode_bytes(indices).decode("utf-8", errors="replace")
+        if allowed_special == "all":
+            return set(self.special_tokens)
+        if isinstance(allowed_special, (str, bool)) or not isinstance(allowed_special, Iterable):
+            raise TypeError(f"allowed_special must be 'all' or a collection of special tokens, got "
+                            f"{allowed_special!r:.60} (to encode special tokens as plain text, use encode_ordinary)")
+        allowed = set(allowed_special)
+        if allowed - set(self.special_tokens):
+            raise ValueError(f"allowed_special names {sorted(allowed - set(self.special_tokens))}, which are not "
+                             f"special tokens of this tokenizer (it has {list(self.special_tokens)})")
+        for token in self.special_tokens:
+            if token not in allowed and token in text:
+                raise ValueError(
+                    f"the text holds the special token {token!r} at position {text.index(token)}, which encode "
+                    f"refuses unless it is allowed (as tiktoken does): pass allowed_special={{{token!r}}} (or 'all') "
+                    f"to encode it as its reserved index {self.special_indices[token]}, or call "
+                    "encode_ordinary(text) to encode it as ordinary text"
+                )
+        return allowed
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the tokenizer to `path` as JSON, atomically (a temporary file, then a rename)."""
@@ -621,7 +686,7 @@ class BPETokenizer:
             raise
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> BPETokenizer:
+    def load(cls, path: str | os.PathLike):
         """Read a tokenizer written by `save`; a damaged or foreign file raises `TokenizerFileError`."""
         path = Path(path)
         try:
@@ -650,26 +715,89 @@ class BPETokenizer:
                 f"special_tokens={list(self.special_tokens)})")
 
 
+# %%
+#| export
+class BPETokenizer(_BPEPlumbing):
+    """A byte-level BPE tokenizer: 256 bytes, then the learned merges, then the special tokens.
+
+    >>> tokenizer = BPETokenizer.train("aaabdaaabac", n_vocab=259)
+    >>> tokenizer.merges
+    [(97, 97), (256, 97), (257, 98)]
+    >>> tokenizer.encode("aaabdaaabac"), tokenizer.token_bytes(258)
+    ([258, 100, 258, 97, 99], b'aaab')
+    """
+
+    def __init__(self, merges: Sequence[tuple[int, int]] = (), special_tokens: Sequence[str] = ()):
+        self.special_tokens = _check_special_tokens(special_tokens)
+        self._vocab = [bytes([byte]) for byte in range(N_BYTES)]  # index -> the bytes it stands for
+        self._ranks: dict[tuple[int, int], int] = {}  # pair -> the index it merges into
+        for number, pair in enumerate(merges):
+            left, right = _check_merge(pair, number, self._ranks, len(self._vocab))
+            self._ranks[(left, right)] = len(self._vocab)  # merge j makes token 256 + j
+            self._vocab.append(self._vocab[left] + self._vocab[right])
+        self.special_indices = {token: len(self._vocab) + k for k, token in enumerate(self.special_tokens)}
+        self._vocab += [token.encode("utf-8") for token in self.special_tokens]  # the last indices
+        self._cache: dict[str, list[int]] = {}  # chunk -> its encoding (chunks repeat)
+
+    @classmethod
+    def train(cls, text: str, n_vocab: int, special_tokens: Sequence[str] = (), fast: bool = True) -> BPETokenizer:
+        """Learn `n_vocab - 256 - len(special_tokens)` merges from `text`, split at the special tokens.
+
+        `fast=False` uses the readable `train_merges`; both learn the same merges. If the text runs
+        out of pairs first, training stops early and `n_vocab` is smaller than asked.
+        """
+        special_tokens = _check_training(text, n_vocab, special_tokens)
+        trainer = train_merges_fast if fast else train_merges
+        merges = trainer(count_words(text, special_tokens), n_vocab - N_BYTES - len(special_tokens))
+        return cls(merges, special_tokens)
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        """One chunk: its bytes, then the merges in the order they were learned (the lowest index first)."""
+        ids = list(chunk.encode("utf-8"))
+        while len(ids) >= 2:
+            pair = min(pairwise(ids), key=lambda p: self._ranks.get(p, math.inf))  # the earliest-learned pair
+            if pair not in self._ranks:  # no pair of this chunk was ever merged
+                break
+            ids = merge_pair(ids, pair, self._ranks[pair])
+        return ids
+
+    def encode(self, text: str, allowed_special: str | Iterable[str] = ()) -> list[int]:
+        """Token indices of `text`; a special token in it must be in `allowed_special` ("all" allows all)."""
+        allowed = self._allowed_special(text, allowed_special)  # refuses a special token not allowed
+        ids = []
+        for piece in split_special(text, allowed):
+            ids += [self.special_indices[piece]] if piece in allowed else self._encode_ordinary(piece)
+        return ids
+
+    def decode(self, indices: Iterable[int]) -> str:
+        """The text of a sequence of token indices; bytes that are not valid UTF-8 become '�'."""
+        return self.decode_bytes(indices).decode("utf-8", errors="replace")
+
+
 # %% [markdown]
-# The worked example again, through the class: three merges make $n_{\text{vocab}} = 259$.
+# The worked example again, through the class: three merges make $n_{\text{vocab}} = 259$, and the
+# encoding is the top row of the tree above.
 
 # %%
 tiny = BPETokenizer.train("aaabdaaabac", n_vocab=259)
 print(tiny)
 print(tiny.encode("aaabdaaabac"), [tiny.token_bytes(i) for i in tiny.encode("aaabdaaabac")])
-assert tiny.decode(tiny.encode("aaabdaaabac")) == "aaabdaaabac"
+assert tiny.encode("aaabdaaabac") == [258, 100, 258, 97, 99] and tiny.decode([258, 100]) == "aaabd"
 
 # %% [markdown]
 # ## Training on Tiny Shakespeare
 #
-# We train on the training split with $n_{\text{vocab}} = 512$: the 256 bytes, 255 merges and one
-# special token, `<|endoftext|>`, which takes the last index, 511.
+# We train on the training split twice: with $n_{\text{vocab}} = 512$ (the 256 bytes, 255 merges
+# and one special token, `<|endoftext|>`, which takes the last index, 511), and with
+# $n_{\text{vocab}} = 2048$ and no special token.
 
-# %% tags=["nbval-ignore-output"]
-start = time.perf_counter()
+# %%
+chunk_counts = count_words(train_text)
+print(f"the training text: {sum(chunk_counts.values()):,} chunks, {len(chunk_counts):,} different ones")
 tokenizer = BPETokenizer.train(train_text, n_vocab=512, special_tokens=["<|endoftext|>"])
-print(f"{tokenizer} trained in {time.perf_counter() - start:.2f} s")
-assert tokenizer.n_vocab == 512 and len(tokenizer.merges) == 255
+big = BPETokenizer.train(train_text, n_vocab=2048)
+print(tokenizer, big, sep="\n")
+assert tokenizer.n_vocab == 512 and len(tokenizer.merges) == 255 and big.n_vocab == 2048
 
 # %% [markdown]
 # The first merges are the most frequent pairs of the text: a letter after a space, common endings,
@@ -682,96 +810,94 @@ def show(token: bytes) -> str:
     return token.decode("utf-8", errors="replace").replace(" ", "·").replace("\n", "\\n")
 
 
-for j, (left, right) in enumerate(tokenizer.merges[:20]):
-    index = 256 + j
-    print(f"{index}: {show(tokenizer.token_bytes(left)):>8} + {show(tokenizer.token_bytes(right)):<8}"
-          f" -> {show(tokenizer.token_bytes(index))!r}")
+for j, (left, right) in enumerate(tokenizer.merges[:12]):
+    print(f"{256 + j}: {show(tokenizer.token_bytes(left)):>4} + {show(tokenizer.token_bytes(right)):<4}"
+          f" -> {show(tokenizer.token_bytes(256 + j))!r}")
 assert all(max(pair) < 256 + j for j, pair in enumerate(tokenizer.merges)), "merges only use older tokens"
 
 # %% [markdown]
-# The longest learned tokens are whole frequent words, and the names of the speakers that open every
-# line of dialogue (the corpus is a play script: `ROMEO:`, `KING RICHARD III:`).
+# The longest learned tokens: at 512, frequent words with their leading space; at 2,048, names.
+# Some are speakers' names in capitals, which open every speech at the start of a line, so with
+# no space in front (`NORTHUMBERLAND`, `GLOUCESTER`); others are names in the verse
+# (` Bolingbroke`). None holds the colon that follows a speaker's name (such as `ROMEO:`),
+# although every speech starts with one: GPT-2's pattern cuts the colon from the name, and merges
+# stay inside a chunk.
 
 # %%
-learned = range(256, 256 + len(tokenizer.merges))
-longest = sorted(learned, key=lambda i: (-len(tokenizer.token_bytes(i)), i))[:15]
-print([show(tokenizer.token_bytes(i)) for i in longest])
+for sized in (tokenizer, big):
+    learned = range(256, 256 + len(sized.merges))
+    longest = sorted(learned, key=lambda i: (-len(sized.token_bytes(i)), i))[:10]
+    print(f"n_vocab = {sized.n_vocab}:", [show(sized.token_bytes(i)) for i in longest])
+learned_bytes = {big.token_bytes(i) for i in range(256, big.n_vocab)}
+assert b"NORTHUMBERLAND" in learned_bytes and b"\n\n" not in learned_bytes, "no blank-line token, even at 2,048"
+assert not any(b":" in big.token_bytes(i) and len(big.token_bytes(i)) > 1 for i in range(256, big.n_vocab))
 
 # %% [markdown]
 # ## Encoding and decoding
 #
-# A line of the validation text, token by token. Frequent words are single tokens, rarer ones are
-# spelt from pieces, and a text in another script, never seen in training, still round-trips: it
-# falls back to its bytes.
+# A line of the validation text, token by token, at both sizes. Frequent words are single tokens
+# (with their space), rarer ones are spelt from pieces; the larger vocabulary needs fewer tokens.
+# Each box is a token and the number under it its index (the helper `draw_token_strips` comes from
+# notebook 02's `llm_course.tokenizers`):
 
 # %%
-sample = val_text[:60]
-ids = tokenizer.encode(sample)
-print(f"{len(sample)} characters -> {len(ids)} tokens")
-print(ids)
-print("|".join(show(tokenizer.token_bytes(i)) for i in ids))
-assert tokenizer.decode(ids) == sample
+from llm_course.tokenizers import draw_token_strips, token_strings
 
+verse = "For 'tis the mind that makes the body rich;"
+assert verse in val_text
+rows = [(f"n_vocab = {sized.n_vocab}: {len(ids)} tokens", token_strings(sized, ids), ids)
+        for sized in (tokenizer, big) for ids in [sized.encode(verse)]]
+draw_token_strips(rows, "One line of verse at two vocabulary sizes: more merges, longer tokens, fewer of them")
+assert all(tok.decode(tok.encode(verse)) == verse for tok in (tokenizer, big))
+
+# %% [markdown]
+# A text in another script, never seen in training, still round-trips: it falls back to its bytes.
+# And a sequence cut in the middle of a character is not valid UTF-8: `decode` shows the
+# replacement character, `decode_bytes` the raw bytes.
+
+# %%
 for unseen in ["naïve café 世界 👋", "   spaces   and\ttabs\n"]:
     unseen_ids = tokenizer.encode(unseen)
     print(f"{unseen!r}: {len(unseen)} characters -> {len(unseen_ids)} tokens, round trip "
           f"{tokenizer.decode(unseen_ids) == unseen}")
     assert tokenizer.decode(unseen_ids) == unseen
-
-# %% [markdown]
-# A sequence cut in the middle of a character is not valid UTF-8: `decode` shows the replacement
-# character, `decode_bytes` the raw bytes.
-
-# %%
 wave = tokenizer.encode("👋")
 print(wave, tokenizer.decode(wave[:2]), tokenizer.decode_bytes(wave[:2]))
 
 # %% [markdown]
 # ## Special tokens
 #
-# `<|endoftext|>` has the reserved index 511. In text to encode it becomes that one index (by
-# default); with `allowed_special=False` it is spelt out as ordinary characters. No merge ever
-# produced it: training split the text at special tokens before counting.
+# `<|endoftext|>` has the reserved index 511. Text that contains it is refused by default; allowed,
+# it becomes that one index; with `encode_ordinary` it is spelt out as ordinary characters. No merge
+# ever produced it: training split the text at special tokens before counting.
 
 # %%
 eot = tokenizer.special_indices["<|endoftext|>"]
 two_documents = "Exeunt.<|endoftext|>ACT I"
-print(eot, tokenizer.encode(two_documents))
-print(tokenizer.encode(two_documents, allowed_special=False))
-assert eot == tokenizer.n_vocab - 1 and tokenizer.encode(two_documents).count(eot) == 1
-assert eot not in tokenizer.encode(two_documents, allowed_special=False)
-assert all(eot not in pair for pair in tokenizer.merges)
-
-# %%
-# Even a training text full of markers never learns a merge across one, nor into one:
-marked = BPETokenizer.train("ab<|endoftext|>ab<|endoftext|>ab", n_vocab=258, special_tokens=["<|endoftext|>"])
-print(marked.merges, [marked.token_bytes(256)])
-assert marked.merges == [(97, 98)] and marked.token_bytes(257) == b"<|endoftext|>"
+try:
+    tokenizer.encode(two_documents)
+except ValueError as error:
+    print(f"ValueError: {error}")
+print(tokenizer.encode(two_documents, allowed_special={"<|endoftext|>"}))
+print(tokenizer.encode_ordinary(two_documents))
+assert eot == tokenizer.n_vocab - 1 and tokenizer.encode(two_documents, allowed_special="all").count(eot) == 1
+assert eot not in tokenizer.encode_ordinary(two_documents) and all(eot not in pair for pair in tokenizer.merges)
 
 # %% [markdown]
 # ## Compression against $n_{\text{vocab}}$
 #
 # How many characters does a token stand for, on the validation text? Training is greedy: the
-# first $m$ merges of a longer run are exactly the merges of a run that stops at $m$. So one run to
+# first $m$ merges of a longer run are exactly the merges of a run that stops at $m$. So the run to
 # $n_{\text{vocab}} = 2048$ gives every smaller tokenizer too, by keeping a prefix of its merges.
-
-# %% tags=["nbval-ignore-output"]
-start = time.perf_counter()
-big = BPETokenizer.train(train_text, n_vocab=2048)
-print(f"{big} trained in {time.perf_counter() - start:.2f} s")
-
-# %%
-assert big.merges[:255] == tokenizer.merges, "a prefix of the merges is the smaller tokenizer"
-sizes = [256, 300, 384, 512, 768, 1024, 1536, 2048]
-compression = []
-for n_vocab in sizes:
-    prefix_tokenizer = BPETokenizer(big.merges[: n_vocab - 256])
-    compression.append(len(val_text) / len(prefix_tokenizer.encode(val_text)))
-    print(f"n_vocab={n_vocab:5}: {compression[-1]:.3f} characters per token")
-assert compression == sorted(compression), "more merges never make the text longer"
 
 # %%
 import matplotlib.pyplot as plt
+
+assert big.merges[:255] == tokenizer.merges, "a prefix of the merges is the smaller tokenizer"
+sizes = [256, 300, 384, 512, 768, 1024, 1536, 2048]
+compression = [len(val_text) / len(BPETokenizer(big.merges[: n - 256]).encode(val_text)) for n in sizes]
+print("characters per token:", ", ".join(f"{n}: {c:.3f}" for n, c in zip(sizes, compression, strict=True)))
+assert compression == sorted(compression), "more merges never make the text longer"
 
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(sizes, compression, marker="o")
@@ -784,62 +910,78 @@ plt.show()
 
 # %% [markdown]
 # At 256 tokens the text is its bytes (Tiny Shakespeare is plain ASCII, so one byte per character).
-# The first merges pay most: frequent pairs like `e·` vanish quickly; later merges encode rarer and
-# rarer words, so the curve flattens. GPT-2 stops at 50,257 tokens, where an English token is about
+# The first merges pay most: frequent pairs like `·t` and `he` vanish quickly; later merges encode
+# rarer and rarer words, so the curve flattens. GPT-2 stops at 50,257 tokens, where an English token is about
 # four characters.
-
-# %% [markdown]
+#
 # ## Saving and loading
 #
-# A tokenizer is its merges and its special tokens; `save` writes them as JSON with a format name and
-# a version, through a temporary file renamed into place (so a crash never leaves half a file).
-# `load` refuses anything else with a `TokenizerFileError` (a `ValueError`) that names the file.
+# A tokenizer is its merges and its special tokens. `save` writes them as JSON with a format name
+# and a version, through a temporary file renamed into place (so a crash never leaves half a
+# file); `load` refuses anything else with a `TokenizerFileError` (a `ValueError`) that names the
+# file.
 
 # %%
 os.makedirs("runs", exist_ok=True)
 tokenizer.save("runs/bpe_512.json")
 reloaded = BPETokenizer.load("runs/bpe_512.json")
 assert reloaded.encode(val_text[:2000]) == tokenizer.encode(val_text[:2000])
-with open("runs/bpe_512.json", encoding="utf-8") as file:
-    print(file.read()[:160], "...")
-
-with open("runs/not_a_tokenizer.json", "w", encoding="utf-8") as file:
-    file.write('{"format": "something-else"}')
-try:
-    BPETokenizer.load("runs/not_a_tokenizer.json")
-except TokenizerFileError as error:
-    print(f"{type(error).__name__}: {error}")
+print(Path("runs/bpe_512.json").read_text(encoding="utf-8")[:160], "...")
 
 # %% [markdown]
 # ## Characters, words and sub-words on the same text
 #
 # The tokenizers of notebook 02 and BPE, all built from the training split, encode the validation
-# split. The character and word tokenizers get an unknown token `<unk>` for what the training text
-# never showed them; BPE needs none. (The word tokenizer of notebook 02 makes every space and
-# punctuation mark a token of its own, while GPT-2's pattern glues a space to the word after it.)
+# split. The word tokenizer appears twice. With `<unk>` it looks short, but that is flattery: each
+# of its 1,231 unknown words is one `<unk>` token, and the word is lost. With the character
+# fallback it loses nothing, and the fair count is 55,138 tokens. (Notebook 01's greedy cut, which
+# also uses known words inside unknown ones, gets 52,161.) BPE needs neither: no text is unknown to it.
 
 # %%
 from llm_course.tokenizers import CharTokenizer, WordTokenizer
 
-char_tokenizer = CharTokenizer.from_text(train_text, unknown="<unk>")
-word_tokenizer = WordTokenizer.from_text(train_text, unknown="<unk>")
+candidates = {
+    "characters": CharTokenizer.from_text(train_text),
+    "words, <unk>": WordTokenizer.from_text(train_text, unknown="<unk>"),
+    "words, fallback": WordTokenizer.from_text(train_text, character_fallback=True),
+    "BPE, 512": tokenizer,
+    "BPE, 2048": big,
+}
 lengths = {}
-print(f"{'tokenizer':18} {'n_vocab':>8} {'tokens':>8} {'chars/token':>12} {'unknown':>8}")
-for name, model in [("characters", char_tokenizer), ("words", word_tokenizer),
-                    ("BPE, 512", tokenizer), ("BPE, 2048", big)]:
-    ids = model.encode(val_text)
-    unknown = ids.count(model.vocabulary.unknown_index) if hasattr(model, "vocabulary") else 0
+print(f"{'tokenizer':16} {'n_vocab':>8} {'tokens':>8} {'chars/token':>12} {'<unk>':>6}  round trip")
+for name, candidate in candidates.items():
+    ids = candidate.encode(val_text)
+    unknown = ids.count(candidate.vocabulary.unknown_index) if hasattr(candidate, "vocabulary") else 0
     lengths[name] = len(ids)
-    print(f"{name:18} {model.n_vocab:8,} {len(ids):8,} {len(val_text) / len(ids):12.3f} {unknown:8,}")
-assert lengths["BPE, 2048"] < lengths["words"] and lengths["BPE, 2048"] < lengths["BPE, 512"] < lengths["characters"]
-assert tokenizer.decode(tokenizer.encode(val_text)) == val_text, "BPE loses nothing, with no unknown token"
+    print(f"{name:16} {candidate.n_vocab:8,} {len(ids):8,} {len(val_text) / len(ids):12.3f} {unknown:6,}  "
+          f"{candidate.decode(ids) == val_text}")
+assert lengths["BPE, 2048"] < lengths["words, <unk>"] < lengths["words, fallback"] == 55_138
+assert lengths["BPE, 512"] < lengths["characters"]
 
 # %% [markdown]
 # Characters: the smallest $\mathcal{V}$ and the longest sequences. Words: short sequences, but a
-# vocabulary of thousands that still meets unknown words in new text (each one becomes `<unk>`, and
-# is lost). BPE sits in between and loses nothing: with 512 tokens it already shortens the text by
-# almost half, and with 2,048 its sequences are already shorter than the word tokenizer's, with a
-# vocabulary six times smaller. That is why production models use it, with $n_{\text{vocab}}$ in the tens of thousands.
+# vocabulary of thousands that still meets unknown words in new text. BPE sits in between and
+# loses nothing: with 512 tokens it already shortens the text by almost half, and with 2,048 its
+# sequences are shorter than the word tokenizer's (even the flattered one), with a vocabulary six
+# times smaller. That is why production models use it, with $n_{\text{vocab}}$ in the tens of
+# thousands.
+#
+# ## Try it
+#
+# Type a text and see how every tokenizer above cuts it: notebook 02's box (`token_box`, from
+# `llm_course.tokenizers`), with the two BPE tokenizers added. The first cell prints the view
+# for one text, which reads anywhere; the second is the box, for JupyterLab and Colab. Try a name
+# the training text never saw, a word in French, or `<|endoftext|>`.
+
+# %%
+from llm_course.tokenizers import describe_tokens, token_box
+
+shown = {name: candidates[name] for name in ("characters", "words, fallback", "BPE, 512", "BPE, 2048")}
+for name, candidate in shown.items():
+    print(describe_tokens(candidate, "Wherefore art thou Romeo?", name))
+
+# %%
+token_box(shown, text="Wherefore art thou Romeo?")
 
 # %% [markdown]
 # ## Summary
@@ -847,28 +989,78 @@ assert tokenizer.decode(tokenizer.encode(val_text)) == val_text, "BPE loses noth
 # - Byte-level BPE starts from the 256 byte values, so any text has an encoding and there is no
 #   unknown token; it learns $n_{\text{vocab}} - 256 - k$ merges of the most frequent adjacent pair
 #   (ties: the greatest pair of byte strings), then reserves the last $k$ indices for special tokens.
+#   Token indices follow learning order, not the sorted $\mathcal{S}$ of notebook 02.
 # - GPT-2's pattern cuts the text into chunks (a word with its leading space, a number, punctuation,
-#   whitespace) and merges stay inside a chunk; the text is also split at every special token.
-# - Training fast means updating pair counts for the chunks a merge touches, not recounting; a heap
-#   with lazy deletion gives the most frequent pair.
+#   whitespace) and merges stay inside a chunk: a blank line before a word is two chunks, so two
+#   tokens, and no token holds a name with its colon. The text is also split at every special token.
+# - `train_merges` is the whole algorithm: count, merge the most frequent pair, repeat.
+#   `train_merges_fast`, the faster path, updates the counts of the chunks a merge touches and
+#   finds the most frequent pair with a heap and lazy deletion; both learn the same merges.
 # - Encoding applies the merges in the order they were learned; `decode(encode(s)) == s` for every
-#   string UTF-8 can encode.
+#   string UTF-8 can encode. A special token in the text is refused unless allowed, as in tiktoken.
 # - More merges, shorter sequences, with diminishing returns; `llm_course.bpe.BPETokenizer` is the
 #   tokenizer later notebooks can use.
 #
 # ## Exercises
 #
+# Fill in each starter cell, run it, then run the `check` cell under it: it calls your function on
+# several inputs, some drawn at random, compares with `llm_course.bpe`, and prints ✓ or a hint.
+# Solutions are in `solutions/03_subword_tokens.py`; try first.
+#
+# **03.1 One merge step.** Replace every occurrence of `pair` in `ids` by `new_index`, from left
+# to right (so `[7, 7, 7]` with the pair `(7, 7)` becomes `[8, 7]`).
+
+# %%
+from llm_course.exercises import check
+
+
+def merge(ids: list[int], pair: tuple[int, int], new_index: int) -> list[int]:
+    """`ids` with every occurrence of `pair`, scanned from the left, replaced by `new_index`."""
+    raise NotImplementedError  # your code here
+
+
+check("03.1", merge)
+
+# %% [markdown]
+# **03.2 The pair to merge next.** Given the chunks as lists of token indices, how often each chunk
+# occurs, and `vocab` (the bytes of every index so far), return the pair that training merges next:
+# the most frequent adjacent pair, counted with the chunks' frequencies, and on a tie the pair
+# whose byte strings `(vocab[a], vocab[b])` are the greatest.
+
+# %%
+def best_pair(words: list[list[int]], freqs: list[int], vocab: list[bytes]) -> tuple[int, int]:
+    """The most frequent adjacent pair (weighted by freqs); ties go to the greatest pair of byte strings."""
+    raise NotImplementedError  # your code here
+
+
+check("03.2", best_pair)
+
+# %% [markdown]
+# **03.3 Compression.** Given the merges of a trained tokenizer (in learning order), a size
+# `n_vocab` and a text, return the characters per token on that text of the tokenizer of size
+# `n_vocab` made from the first merges (no special tokens), as in the curve above.
+
+# %%
+def characters_per_token(merges: list[tuple[int, int]], n_vocab: int, text: str) -> float:
+    """len(text) / the number of tokens of `text` with the first merges that n_vocab allows."""
+    raise NotImplementedError  # your code here
+
+
+check("03.3", characters_per_token)
+
+# %% [markdown]
+# Questions to think about (no check):
+#
 # 1. Train with `n_vocab=300` and print all 44 merges. Which are whole words?
-# 2. Remove the pre-tokenization (treat the whole text as one chunk in `train_merges_naive` on the
+# 2. Remove the pre-tokenization (treat the whole text as one chunk in `train_merges` on the
 #    first 20,000 characters). Which merges cross word boundaries?
 # 3. Why does `merge_pair([7, 7, 7], (7, 7), 8)` give `[8, 7]` and not `[7, 8]`? Does the order matter
 #    for training?
-# 4. Encode `"<|endoftext|>"` with `allowed_special=False`. How many tokens? Why is that the safe
-#    choice for text typed by a user?
+# 4. Change GPT-2's pattern so that a blank line before a word is one chunk. How many tokens does
+#    the validation text save at $n_{\text{vocab}} = 512$?
 # 5. Plot characters per token on a text in French or German (write a few sentences). Why does the
 #    curve stay lower than on Shakespeare?
-
-# %% [markdown]
+#
 # The peak memory of this notebook's kernel:
 
 # %% tags=["nbval-ignore-output"]

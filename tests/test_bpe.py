@@ -1,5 +1,6 @@
 """llm_course.bpe: byte-level BPE against worked examples, an independent naive trainer, tiktoken's
-educational trainer (when installed) and round trips; special tokens; files; bad inputs."""
+educational trainer and tiktoken's encoder (when installed) and round trips; special tokens, refused
+by default as tiktoken refuses them; files; bad inputs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from llm_course.bpe import BPETokenizer, TokenizerFileError, count_words, train_merges, train_merges_naive
+from llm_course.bpe import BPETokenizer, TokenizerFileError, count_words, train_merges, train_merges_fast
 
 # GPT-2's pattern, written out here again so that a change to the module's copy is caught.
 GPT2_PATTERN = r"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
@@ -112,16 +113,23 @@ def test_merges_agree_with_an_independent_naive_trainer(small_text):
     assert merges_as_bytes(tokenizer) == oracle_merges(small_text, 60)
 
 
-def test_incremental_and_naive_trainers_agree_on_a_larger_prefix(shakespeare):
+def test_the_fast_and_the_readable_trainers_agree_on_a_larger_prefix(shakespeare):
     word_counts = count_words(shakespeare[:30_000])
-    assert train_merges(word_counts, 120) == train_merges_naive(word_counts, 120)
+    assert train_merges_fast(word_counts, 120) == train_merges(word_counts, 120)
+
+
+def test_train_uses_either_trainer_with_the_same_result(small_text):
+    fast = BPETokenizer.train(small_text[:8_000], n_vocab=300)
+    readable = BPETokenizer.train(small_text[:8_000], n_vocab=300, fast=False)
+    assert fast.merges == readable.merges and len(fast.merges) == 44
 
 
 @settings(max_examples=150, deadline=None)
 @given(text=st.text(alphabet="aabbc \n'", max_size=60), n_merges=st.integers(0, 12))
-def test_incremental_trainer_equals_the_oracle_on_tie_heavy_texts(text, n_merges):
+def test_both_trainers_equal_the_oracle_on_tie_heavy_texts(text, n_merges):
     tokenizer = BPETokenizer.train(text, n_vocab=256 + n_merges)
     assert merges_as_bytes(tokenizer) == oracle_merges(text, n_merges)
+    assert train_merges(count_words(text), n_merges) == tokenizer.merges
 
 
 def test_merges_agree_with_tiktoken_educational_trainer_until_the_first_tie(small_text):
@@ -186,8 +194,10 @@ def test_encoding_the_training_text_compresses_it(tokenizer, small_text):
 @example(text="   \t\t\n\n  \r\n   ")
 @example(text=f"two{EOT}documents{EOT}")
 def test_decode_inverts_encode_for_any_string(tokenizer, text):
-    assert tokenizer.decode(tokenizer.encode(text)) == text
-    assert tokenizer.decode(tokenizer.encode(text, allowed_special=False)) == text
+    assert tokenizer.decode(tokenizer.encode(text, allowed_special="all")) == text
+    assert tokenizer.decode(tokenizer.encode_ordinary(text)) == text
+    if EOT not in text:
+        assert tokenizer.encode(text) == tokenizer.encode_ordinary(text)
 
 
 def test_a_lone_surrogate_is_rejected_with_its_position(tokenizer):
@@ -216,15 +226,69 @@ def test_special_tokens_take_the_last_indices_and_are_never_merged(small_text):
     assert len(learned) == 300 - 256 - 2
     assert not any(b"<" in token or b"|" in token for token in learned), "no merge uses the special tokens' text"
     assert all(max(pair) < 298 for pair in tokenizer.merges)
-    ids = tokenizer.encode(f"hello{EOT}world<|pad|>")
+    ids = tokenizer.encode(f"hello{EOT}world<|pad|>", allowed_special="all")
     assert ids.count(298) == 1 and ids[-1] == 299
-    assert 298 not in tokenizer.encode(f"hello{EOT}", allowed_special=False)
+    assert 298 not in tokenizer.encode_ordinary(f"hello{EOT}")
 
 
 def test_a_longer_special_token_wins_over_its_prefix():
     tokenizer = BPETokenizer.train("abc", n_vocab=258, special_tokens=["<|end|>", "<|end|>!"])
     end, end_bang = tokenizer.special_indices["<|end|>"], tokenizer.special_indices["<|end|>!"]
-    assert tokenizer.encode("<|end|>!<|end|>") == [end_bang, end]
+    assert tokenizer.encode("<|end|>!<|end|>", allowed_special="all") == [end_bang, end]
+
+
+def test_special_tokens_are_refused_by_default_as_tiktoken_does(tokenizer):
+    eot = tokenizer.special_indices[EOT]
+    with pytest.raises(ValueError, match=r"special token '<\|endoftext\|>' at position 5, which encode refuses"):
+        tokenizer.encode(f"hello{EOT}world")
+    with pytest.raises(ValueError, match=r"allowed_special=\{'<\|endoftext\|>'\}.*encode_ordinary"):
+        tokenizer.encode(EOT)
+    assert tokenizer.encode(f"hello{EOT}", allowed_special={EOT})[-1] == eot
+    text = f"hello{EOT}"
+    assert tokenizer.encode(text, allowed_special="all") == tokenizer.encode(text, allowed_special=[EOT])
+    assert eot not in tokenizer.encode_ordinary(f"hello{EOT}")
+    assert tokenizer.decode(tokenizer.encode_ordinary(EOT)) == EOT
+    assert tokenizer.encode("hello") == tokenizer.encode_ordinary("hello")  # no special token: nothing to refuse
+
+
+def test_only_the_special_tokens_not_allowed_are_refused():
+    tokenizer = BPETokenizer.train("abc", n_vocab=258, special_tokens=["<a>", "<b>"])
+    assert tokenizer.encode("x<a>", allowed_special={"<a>"})[-1] == tokenizer.special_indices["<a>"]
+    with pytest.raises(ValueError, match=r"special token '<b>' at position 4"):
+        tokenizer.encode("x<a><b>", allowed_special={"<a>"})
+
+
+@pytest.mark.parametrize(
+    ("allowed", "error", "message"),
+    [
+        (True, TypeError, r"allowed_special must be 'all' or a collection of special tokens, got True"),
+        (False, TypeError, r"got False .*use encode_ordinary"),
+        ("none", TypeError, r"got 'none'"),
+        ({"<|pad|>"}, ValueError, r"allowed_special names \['<\|pad\|>'\], which are not special tokens"),
+    ],
+)
+def test_a_bad_allowed_special_gives_a_clear_error(tokenizer, allowed, error, message):
+    with pytest.raises(error, match=message):
+        tokenizer.encode("hello", allowed_special=allowed)
+
+
+def test_encoding_matches_tiktoken_with_the_same_merges(tokenizer, shakespeare):
+    """Oracle: tiktoken's own encoder, built from our merges; the same ids, the same refusal of special tokens."""
+    tiktoken = pytest.importorskip("tiktoken")
+    eot = tokenizer.special_indices[EOT]
+    encoding = tiktoken.Encoding(
+        name="course-test",
+        pat_str=GPT2_PATTERN,
+        mergeable_ranks={tokenizer.token_bytes(i): i for i in range(eot)},
+        special_tokens={EOT: eot},
+    )
+    text = shakespeare[300_000:306_000] + EOT + "naïve café 世界 👋" + EOT
+    assert tokenizer.encode(text, allowed_special="all") == encoding.encode(text, allowed_special="all")
+    assert tokenizer.encode_ordinary(text) == encoding.encode_ordinary(text)
+    with pytest.raises(ValueError):
+        encoding.encode(text)  # tiktoken refuses by default...
+    with pytest.raises(ValueError):
+        tokenizer.encode(text)  # ...and so do we
 
 
 # --- files ---------------------------------------------------------------------------------------------
@@ -237,7 +301,7 @@ def test_save_then_load_gives_identical_encodings(tokenizer, tmp_path, shakespea
     assert loaded.merges == tokenizer.merges
     assert loaded.special_tokens == tokenizer.special_tokens and loaded.n_vocab == tokenizer.n_vocab
     text = shakespeare[200_000:210_000] + EOT + "世界 👋"
-    assert loaded.encode(text) == tokenizer.encode(text)
+    assert loaded.encode(text, allowed_special="all") == tokenizer.encode(text, allowed_special="all")
     content = json.loads(path.read_text(encoding="utf-8"))
     assert content["format"] == "llm_course.bpe" and content["version"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["bpe.json"], "no temporary file is left behind"
