@@ -162,18 +162,21 @@ def test_notebook_00_runs_in_jupyterlab(jupyter_lab):
             page.locator(".jp-NotebookPanel .jp-Cell").first.click()  # focus the notebook
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-            # Done when no prompt shows [*] and every code cell has an execution count.
+            # Done when no prompt shows [*] and every code cell has an execution count. A folded cell
+            # (jupyter.source_hidden) shows a one-line placeholder without its prompt, so only the
+            # prompts of open cells are read: run-all goes in order and stops at an error, so a number
+            # on the last open cell means every cell before it ran.
             try:
                 page.wait_for_function(
                     """() => {
-                        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+                        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
                         return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
                     }""",
                     timeout=float(os.environ.get("LLM_COURSE_BROWSER_TIMEOUT_S", "240")) * 1000,
                 )
             except Exception:
                 page.screenshot(path=str(tmp_path / "jupyterlab-timeout.png"), full_page=True)
-                prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+                prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
                 raise AssertionError(f"cells did not all run; prompts: {prompts}") from None
             kernel_idle.wait_for(timeout=120_000)
             page.locator(".jp-OutputArea-output", has_text=EXPECTED_TEXT).first.scroll_into_view_if_needed()
