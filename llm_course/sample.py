@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     check_args(args, parser)
     device = best_device() if args.device == "auto" else args.device
     checkpoint = Path(args.checkpoint) if args.checkpoint else Path(args.out or "runs/train") / "ckpt.pt"
+    prompt = "\n" if args.prompt is None else args.prompt
     try:
-        prompt = Path(args.prompt_file).read_text(encoding="utf-8") if args.prompt_file else (args.prompt or "\n")
+        prompt = Path(args.prompt_file).read_text(encoding="utf-8") if args.prompt_file else prompt
     except (OSError, UnicodeDecodeError) as error:
         parser.error(f"--prompt-file {args.prompt_file}: {error}")
     try:
