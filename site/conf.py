@@ -66,7 +66,7 @@ html_theme_options = {
     "repository_branch": "main",
     "path_to_docs": "",  # a page notebooks/NN_x is the repository's notebooks/NN_x.ipynb
     "use_repository_button": True,
-    "use_download_button": True,
+    "use_download_button": False,  # it would offer the staged copy; the repository button leads to the original
     "launch_buttons": {
         "binderhub_url": "https://mybinder.org",
         "colab_url": "https://colab.research.google.com",
