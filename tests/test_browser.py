@@ -289,7 +289,8 @@ def test_the_built_site_has_every_notebook_and_everything_it_loads(built_site):
 def test_the_site_reads_offline_in_chromium(site_server, tmp_path):
     """Landing page, notebook 06 and notebook 07 from 127.0.0.1, with every other request blocked:
     maths typeset, figures loaded, folded cells collapsed with a toggle, Binder and Colab buttons,
-    highlighted code, and the next-page link leading to the next notebook."""
+    highlighted code, and the next-page link leading to the next notebook; screenshots of the three
+    under this test's temporary folder. The other notebooks' pages: maths, figures, buttons, code."""
     chromium = find_chromium()
     if chromium is None:
         require_or_skip("Debian's chromium is not installed (apt-get install chromium)")
@@ -331,6 +332,9 @@ def test_the_site_reads_offline_in_chromium(site_server, tmp_path):
                 if name.startswith("notebooks/"):
                     check_folded_cells(page, name)
                 check_next_link(page, name, base)
+            for name in [name for name in NOTEBOOK_PAGES if name not in SITE_PAGES]:  # the rest, more briefly
+                page.goto(f"{base}/{name}", wait_until="load", timeout=60_000)
+                check_site_page(page, name)
         finally:
             browser.close()
     assert blocked == [], f"pages asked for something from another host: {blocked}"
@@ -342,6 +346,8 @@ def test_the_site_reads_offline_in_chromium(site_server, tmp_path):
 
 def check_site_page(page, name: str) -> None:
     """What a reader must see on one page of the book: typeset maths, images, Binder and Colab, code."""
+    import re
+
     # Maths: MathJax, from this site, has typeset every formula; no raw TeX delimiters are left.
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
     page.evaluate("() => MathJax.startup.promise.then(() => document.fonts.ready).then(() => true)")
@@ -351,12 +357,17 @@ def check_site_page(page, name: str) -> None:
             rendered: document.querySelectorAll('mjx-container').length,
             untypeset: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length,
             errors: document.querySelectorAll('mjx-merror').length,
-            text: document.querySelector('article').innerText,
+            prose: (() => {  // the page's text without its code and outputs, which may hold a $ of their own
+                const article = document.querySelector('article').cloneNode(true);
+                article.querySelectorAll('.cell, pre, code, mjx-container').forEach(e => e.remove());
+                return article.textContent;
+            })(),
         })"""
     )
     assert math["rendered"] > 0 and math["untypeset"] == 0, f"{name}: maths not typeset: {math['formulas']} formulas"
     assert math["errors"] == 0, f"{name}: MathJax shows {math['errors']} errors"
-    assert "$$" not in math["text"] and "\\(" not in math["text"], f"{name}: raw TeX left on the page"
+    raw_tex = re.findall(r"\$\$|\\[(\[]|\$[^$\s][^$]*?(?:\\[a-zA-Z]+|[_^{])[^$]*?\$", math["prose"])
+    assert raw_tex == [], f"{name}: raw TeX left in the prose: {raw_tex[:5]}"
 
     # Images: every one loaded; a notebook page shows at least one of its figures.
     images = page.evaluate(
