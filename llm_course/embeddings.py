@@ -5,9 +5,10 @@
 
 `TokenEmbedding(n_vocab, n_emb)` is the table E (V, C) whose row i is the embedding e_i; it is a
 `torch.nn.Embedding` (a row lookup), and `one_hot_product` computes the same thing the slow way,
-one-hot vectors times E. `PositionEmbedding(context_size, n_emb)` is a learned table with one
-row per position 0..T-1. `one_hot`, `cosine_similarity` and `pca_2d` are small helpers for
-looking at embeddings.
+one-hot vectors times E. `PositionEmbedding(context_size, n_emb)` is a learned table P (T, C)
+with one row per position 0..T-1. `one_hot` and `cosine_similarity` are small helpers for
+looking at embeddings. `check_size`, `check_token_indices` and `check_length` are the input
+checks that later modules reuse.
 
 Left out on purpose: fixed (sinusoidal) and rotary position encodings, and embeddings
 pre-trained elsewhere (word2vec); the course learns its tables with the model.
@@ -16,41 +17,61 @@ pre-trained elsewhere (word2vec); the course learns its tables with the model.
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['one_hot', 'TokenEmbedding', 'PositionEmbedding', 'cosine_similarity', 'pca_2d']
+__all__ = ['check_size', 'check_token_indices', 'check_length', 'one_hot', 'TokenEmbedding', 'PositionEmbedding',
+           'cosine_similarity']
 
 # %% ../notebooks/04_embeddings.ipynb #4b115e5e
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
-def _check_indices(indices: torch.Tensor, size: int, what: str) -> None:
-    """Raise a clear error unless `indices` is an integer tensor with entries in 0..size-1."""
+def check_size(name: str, value) -> None:
+    """Raise `ValueError` unless `value` is a positive int (a size such as n_vocab or n_emb)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def check_token_indices(indices: torch.Tensor, n_vocab: int, what: str = "token index") -> None:
+    """Raise a clear error unless `indices` is an integer tensor with entries in 0..n_vocab-1.
+
+    Reading the smallest and largest index is the one host synchronisation of a forward pass; it
+    is skipped inside `torch.compile`, where reading values would split the compiled graph.
+    """
     if not isinstance(indices, torch.Tensor):
         raise TypeError(f"{what} must be a torch.Tensor of integers, got {type(indices).__name__}")
     if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
         raise TypeError(f"{what} must hold integers, got dtype {indices.dtype}")
-    if indices.numel() > 0 and not torch.compiler.is_compiling():  # reading values would split a compiled graph
-        low, high = indices.min().item(), indices.max().item()
-        if low < 0 or high >= size:
+    if indices.numel() > 0 and not torch.compiler.is_compiling():
+        low, high = torch.stack(torch.aminmax(indices)).tolist()  # one read from the device
+        if low < 0 or high >= n_vocab:
             bad = low if low < 0 else high
-            raise ValueError(f"{what} {bad} is out of range: the table has {size} rows (0..{size - 1})")
+            raise ValueError(
+                f"{what} {bad} is out of range for n_vocab={n_vocab}: the table has {n_vocab} rows (0..{n_vocab - 1})"
+            )
 
 
+def check_length(t, context_size: int) -> None:
+    """Raise `ValueError` unless the length `t` lies in 1..context_size (`torch.compile` may pass a SymInt)."""
+    if isinstance(t, bool) or not isinstance(t, (int, torch.SymInt)) or not 1 <= t <= context_size:
+        raise ValueError(f"sequence length t={t!r} is outside 1..context_size={context_size}")
+
+# %% ../notebooks/04_embeddings.ipynb #ed21c621
 def one_hot(indices: torch.Tensor, n_vocab: int) -> torch.Tensor:
     """One-hot float vectors: shape `(*indices.shape, n_vocab)`, a 1 at each index.
 
     >>> one_hot(torch.tensor([2, 0]), n_vocab=3).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    _check_indices(indices, n_vocab, "token index")
-    return torch.nn.functional.one_hot(indices.long(), n_vocab).float()
+    check_token_indices(indices, n_vocab)
+    return F.one_hot(indices.long(), n_vocab).float()
 
-# %% ../notebooks/04_embeddings.ipynb #ed21c621
+
 class TokenEmbedding(nn.Embedding):
     """The embedding table E of shape (n_vocab, n_emb): token indices (B, t) -> vectors (B, t, C).
 
-    It is `nn.Embedding` (initialised N(0, 1)) with a clear error for a bad index;
-    `one_hot_product` computes the same result as one-hot vectors times `weight`.
+    It is `nn.Embedding` (initialised N(0, 1)) with a clear error for a bad index; `lookup` skips
+    that check, for a model that checked its input once already.
 
     >>> embedding = TokenEmbedding(n_vocab=5, n_emb=3)
     >>> idx = torch.tensor([[4, 0, 4]])
@@ -59,43 +80,39 @@ class TokenEmbedding(nn.Embedding):
     """
 
     def __init__(self, n_vocab: int, n_emb: int):
-        for name, value in (("n_vocab", n_vocab), ("n_emb", n_emb)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_size("n_vocab", n_vocab), check_size("n_emb", n_emb)
         super().__init__(n_vocab, n_emb)
         self.n_vocab, self.n_emb = n_vocab, n_emb
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, C)
-        _check_indices(idx, self.n_vocab, "token index")
-        return super().forward(idx)
+        check_token_indices(idx, self.n_vocab)
+        return self.lookup(idx)
+
+    def lookup(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, C), idx already checked
+        return F.embedding(idx, self.weight)  # row idx[b, j] of E, for every b and j
 
     def one_hot_product(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, C)
         """The same embeddings, computed the slow way: one-hot (B, t, V) @ E (V, C)."""
         return one_hot(idx, self.n_vocab) @ self.weight
 
-
-class PositionEmbedding(nn.Embedding):
-    """A learned table P of shape (context_size, n_emb): row j is the vector added at position j.
-
-    Called with a length `t` (an int; `torch.compile` may pass a symbolic one), it returns the first
-    `t` rows, shape `(t, C)`, ready to be added to token embeddings of shape `(B, t, C)`.
+# %% ../notebooks/04_embeddings.ipynb #4829a1a0
+class PositionEmbedding(nn.Module):
+    """A learned table P of shape (context_size, n_emb), initialised N(0, 1): row j is added at position j.
 
     >>> PositionEmbedding(context_size=8, n_emb=4)(3).shape
     torch.Size([3, 4])
     """
 
     def __init__(self, context_size: int, n_emb: int):
-        for name, value in (("context_size", context_size), ("n_emb", n_emb)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        super().__init__(context_size, n_emb)
+        super().__init__()
+        check_size("context_size", context_size), check_size("n_emb", n_emb)
         self.context_size, self.n_emb = context_size, n_emb
+        self.weight = nn.Parameter(torch.empty(context_size, n_emb))  # P: (T, C)
+        nn.init.normal_(self.weight)  # as nn.Embedding does
 
-    def forward(self, t: int) -> torch.Tensor:  # -> (t, C)
-        if isinstance(t, bool) or not isinstance(t, (int, torch.SymInt)) or not 1 <= t <= self.context_size:
-            raise ValueError(f"sequence length t={t!r} is outside 1..context_size={self.context_size}")
-        positions = torch.arange(t, device=self.weight.device)  # (t,): 0, 1, ..., t-1
-        return super().forward(positions)  # (t, C)
+    def forward(self, t: int) -> torch.Tensor:  # a length t -> (t, C), to add to (B, t, C)
+        check_length(t, self.context_size)
+        return self.weight[:t]  # rows 0..t-1
 
 # %% ../notebooks/04_embeddings.ipynb #394d0b61
 def cosine_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -107,21 +124,3 @@ def cosine_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     a = a / a.norm(dim=-1, keepdim=True).clamp(min=1e-12)  # unit rows
     b = b / b.norm(dim=-1, keepdim=True).clamp(min=1e-12)
     return a @ b.T  # (N, M)
-
-# %% ../notebooks/04_embeddings.ipynb #98df93c8
-def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
-    """Project the rows of `vectors` (N, C) onto their first two principal components: (N, 2).
-
-    Signs are fixed (each component's largest coordinate is positive) so the picture is repeatable.
-
-    >>> points = pca_2d(torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [5.0, 0.0, 0.0]]))
-    >>> [round(x, 4) + 0.0 for x in points[:, 0].tolist()]
-    [-2.0, -1.0, 3.0]
-    """
-    if vectors.ndim != 2 or vectors.shape[0] < 2 or vectors.shape[1] < 2:
-        raise ValueError(f"pca_2d needs at least 2 rows of at least 2 numbers, got shape {tuple(vectors.shape)}")
-    centred = vectors.detach().double() - vectors.detach().double().mean(dim=0)  # (N, C)
-    _, _, right = torch.linalg.svd(centred, full_matrices=False)  # right: (C, C), rows = components
-    points = centred @ right[:2].T  # (N, 2)
-    signs = torch.sign(points.gather(0, points.abs().argmax(dim=0, keepdim=True)))  # (1, 2)
-    return (points * torch.where(signs == 0, 1.0, signs)).float()

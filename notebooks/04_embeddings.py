@@ -24,8 +24,9 @@
 # token 20). So the first thing a model does is to turn each index $i$ into a vector
 # $\mathbf{e}_i\in\mathbb{R}^{n_{\text{emb}}}$, its **embedding**, by looking it up in a table that
 # is learned with the rest of the model. This notebook shows that the lookup is a matrix product
-# in disguise, that learning changes only the rows that were used, why the model also needs to
-# know *where* each token stands, and how to look at embeddings.
+# in disguise, which rows of the table a training step moves, why the model also needs to know
+# *where* each token stands, and what a few seconds of training do to the table: tokens that are
+# used alike end up pointing the same way.
 #
 # It writes the module `llm_course.embeddings`.
 
@@ -71,18 +72,20 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # row $i$ has weight 1. So an embedding is a linear layer applied to one-hot vectors. Nobody
 # computes it that way: multiplying by a vector of zeros wastes $n_{\text{vocab}}\times
 # n_{\text{emb}}$ multiplications to read one row. `torch.nn.Embedding` reads the row directly.
-# The module below is an `nn.Embedding` with the course's names, plus the slow product, to check
-# that they agree.
+# `TokenEmbedding` below is an `nn.Embedding` with the course's names and a clear error for a bad
+# index, plus the slow product, to check that the two agree. (The checks live in the folded cell
+# just below, as in every notebook: click its bar to read them.)
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 """Embeddings: token indices become vectors by a table lookup, and positions get vectors too.
 
 `TokenEmbedding(n_vocab, n_emb)` is the table E (V, C) whose row i is the embedding e_i; it is a
 `torch.nn.Embedding` (a row lookup), and `one_hot_product` computes the same thing the slow way,
-one-hot vectors times E. `PositionEmbedding(context_size, n_emb)` is a learned table with one
-row per position 0..T-1. `one_hot`, `cosine_similarity` and `pca_2d` are small helpers for
-looking at embeddings.
+one-hot vectors times E. `PositionEmbedding(context_size, n_emb)` is a learned table P (T, C)
+with one row per position 0..T-1. `one_hot` and `cosine_similarity` are small helpers for
+looking at embeddings. `check_size`, `check_token_indices` and `check_length` are the input
+checks that later modules reuse.
 
 Left out on purpose: fixed (sinusoidal) and rotary position encodings, and embeddings
 pre-trained elsewhere (word2vec); the course learns its tables with the model.
@@ -90,42 +93,61 @@ pre-trained elsewhere (word2vec); the course learns its tables with the model.
 
 from __future__ import annotations
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
-def _check_indices(indices: torch.Tensor, size: int, what: str) -> None:
-    """Raise a clear error unless `indices` is an integer tensor with entries in 0..size-1."""
+def check_size(name: str, value) -> None:
+    """Raise `ValueError` unless `value` is a positive int (a size such as n_vocab or n_emb)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def check_token_indices(indices: torch.Tensor, n_vocab: int, what: str = "token index") -> None:
+    """Raise a clear error unless `indices` is an integer tensor with entries in 0..n_vocab-1.
+
+    Reading the smallest and largest index is the one host synchronisation of a forward pass; it
+    is skipped inside `torch.compile`, where reading values would split the compiled graph.
+    """
     if not isinstance(indices, torch.Tensor):
         raise TypeError(f"{what} must be a torch.Tensor of integers, got {type(indices).__name__}")
     if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
         raise TypeError(f"{what} must hold integers, got dtype {indices.dtype}")
-    if indices.numel() > 0 and not torch.compiler.is_compiling():  # reading values would split a compiled graph
-        low, high = indices.min().item(), indices.max().item()
-        if low < 0 or high >= size:
+    if indices.numel() > 0 and not torch.compiler.is_compiling():
+        low, high = torch.stack(torch.aminmax(indices)).tolist()  # one read from the device
+        if low < 0 or high >= n_vocab:
             bad = low if low < 0 else high
-            raise ValueError(f"{what} {bad} is out of range: the table has {size} rows (0..{size - 1})")
+            raise ValueError(
+                f"{what} {bad} is out of range for n_vocab={n_vocab}: the table has {n_vocab} rows (0..{n_vocab - 1})"
+            )
 
 
+def check_length(t, context_size: int) -> None:
+    """Raise `ValueError` unless the length `t` lies in 1..context_size (`torch.compile` may pass a SymInt)."""
+    if isinstance(t, bool) or not isinstance(t, (int, torch.SymInt)) or not 1 <= t <= context_size:
+        raise ValueError(f"sequence length t={t!r} is outside 1..context_size={context_size}")
+
+
+# %%
+#| export
 def one_hot(indices: torch.Tensor, n_vocab: int) -> torch.Tensor:
     """One-hot float vectors: shape `(*indices.shape, n_vocab)`, a 1 at each index.
 
     >>> one_hot(torch.tensor([2, 0]), n_vocab=3).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    _check_indices(indices, n_vocab, "token index")
-    return torch.nn.functional.one_hot(indices.long(), n_vocab).float()
+    check_token_indices(indices, n_vocab)
+    return F.one_hot(indices.long(), n_vocab).float()
 
 
-# %%
-#| export
 class TokenEmbedding(nn.Embedding):
     """The embedding table E of shape (n_vocab, n_emb): token indices (B, t) -> vectors (B, t, C).
 
-    It is `nn.Embedding` (initialised N(0, 1)) with a clear error for a bad index;
-    `one_hot_product` computes the same result as one-hot vectors times `weight`.
+    It is `nn.Embedding` (initialised N(0, 1)) with a clear error for a bad index; `lookup` skips
+    that check, for a model that checked its input once already.
 
     >>> embedding = TokenEmbedding(n_vocab=5, n_emb=3)
     >>> idx = torch.tensor([[4, 0, 4]])
@@ -134,48 +156,26 @@ class TokenEmbedding(nn.Embedding):
     """
 
     def __init__(self, n_vocab: int, n_emb: int):
-        for name, value in (("n_vocab", n_vocab), ("n_emb", n_emb)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_size("n_vocab", n_vocab), check_size("n_emb", n_emb)
         super().__init__(n_vocab, n_emb)
         self.n_vocab, self.n_emb = n_vocab, n_emb
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, C)
-        _check_indices(idx, self.n_vocab, "token index")
-        return super().forward(idx)
+        check_token_indices(idx, self.n_vocab)
+        return self.lookup(idx)
+
+    def lookup(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, C), idx already checked
+        return F.embedding(idx, self.weight)  # row idx[b, j] of E, for every b and j
 
     def one_hot_product(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, C)
         """The same embeddings, computed the slow way: one-hot (B, t, V) @ E (V, C)."""
         return one_hot(idx, self.n_vocab) @ self.weight
 
 
-class PositionEmbedding(nn.Embedding):
-    """A learned table P of shape (context_size, n_emb): row j is the vector added at position j.
-
-    Called with a length `t` (an int; `torch.compile` may pass a symbolic one), it returns the first
-    `t` rows, shape `(t, C)`, ready to be added to token embeddings of shape `(B, t, C)`.
-
-    >>> PositionEmbedding(context_size=8, n_emb=4)(3).shape
-    torch.Size([3, 4])
-    """
-
-    def __init__(self, context_size: int, n_emb: int):
-        for name, value in (("context_size", context_size), ("n_emb", n_emb)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        super().__init__(context_size, n_emb)
-        self.context_size, self.n_emb = context_size, n_emb
-
-    def forward(self, t: int) -> torch.Tensor:  # -> (t, C)
-        if isinstance(t, bool) or not isinstance(t, (int, torch.SymInt)) or not 1 <= t <= self.context_size:
-            raise ValueError(f"sequence length t={t!r} is outside 1..context_size={self.context_size}")
-        positions = torch.arange(t, device=self.weight.device)  # (t,): 0, 1, ..., t-1
-        return super().forward(positions)  # (t, C)
-
-
 # %% [markdown]
 # Let us build a table for the characters of Tiny Shakespeare, with the character tokenizer of
-# notebook 02 (65 tokens) and, to keep the numbers readable, $n_{\text{emb}}=16$.
+# notebook 02 (65 tokens) and, to keep the numbers readable, $n_{\text{emb}}=16$, and check the
+# three ways of reading rows against each other.
 
 # %%
 import matplotlib.pyplot as plt
@@ -195,26 +195,25 @@ idx = torch.tensor([tokenizer.encode("To be"), tokenizer.encode("or no")])  # (B
 vectors = embedding(idx)  # (B, t, C)
 print("idx:", idx.tolist(), "-> embeddings of shape", tuple(vectors.shape))
 print("e for 'T' (first 4 of 16 numbers):", [round(x, 4) for x in vectors[0, 0, :4].tolist()])
-
-# %%
-one_hots = one_hot(idx, n_vocab)  # (B, t, V)
-print("one-hot of 'T' has", int(one_hots[0, 0].sum().item()), "one, at position", int(one_hots[0, 0].argmax().item()))
-product = one_hots @ embedding.weight  # (B, t, V) @ (V, C) -> (B, t, C)
-assert torch.allclose(product, vectors), "one-hot times E equals the lookup"
-assert torch.equal(vectors, embedding.weight[idx]), "the lookup reads rows of E"
-plain = nn.Embedding(n_vocab, n_emb)
-plain.weight.data.copy_(embedding.weight.data)
-assert torch.equal(plain(idx), vectors), "TokenEmbedding is nn.Embedding"
-print("one-hot @ E == E[idx] == nn.Embedding(idx): checked")
+product = one_hot(idx, n_vocab) @ embedding.weight  # (B, t, V) @ (V, C) -> (B, t, C)
+assert torch.allclose(product, vectors) and torch.equal(vectors, embedding.weight[idx])
+print("one-hot @ E == E[idx] == TokenEmbedding(idx): checked")
 
 # %% [markdown]
-# ### Learning touches only the rows that were used
+# ### Which rows a training step moves
 #
 # Because the lookup equals $\mathbf{o}_i^\top E$, the gradient of anything computed from
 # $\mathbf{e}_i$ with respect to $E$ is $\mathbf{o}_i$ times the gradient with respect to
-# $\mathbf{e}_i$: zero in every row but row $i$. A training step on "To be" moves the rows of `T`,
-# `o`, space, `b` and `e` and leaves the other 60 rows where they were. A token that never
-# appears in the training text keeps its random initial embedding forever.
+# $\mathbf{e}_i$: zero in every row but row $i$. A training step on "To be" gives a gradient to the
+# rows of `T`, `o`, space, `b` and `e` and to none of the other 60.
+#
+# So a token that never appears in the training text keeps its initial embedding, *as long as*
+# the table is only read as input and the optimiser moves a parameter only along its gradient.
+# Two common choices break that. **Weight decay** (notebook 07) shrinks every row a little at
+# every step, used or not. And **tied embeddings**, which the GPT of notebook 06 uses, read the
+# same table a second time at the output, to score every token of the vocabulary as the possible
+# next one: there every row gets a gradient at every step, if only to push the probability of
+# tokens that did not come next down.
 
 # %%
 embedding.zero_grad()
@@ -229,39 +228,63 @@ assert rows_with_gradient == used
 # %% [markdown]
 # ## Positions
 #
-# An embedding says *which* token, not *where*. The models of notebook 06 mix the vectors of a
-# sequence with weighted sums computed from the vectors themselves, and such a computation treats
-# its inputs as a **set**: shuffle the inputs and the outputs are shuffled the same way, nothing
-# more. "stop" and "pots" hand it the same four vectors. So a model also learns a **position
-# embedding** $\mathbf{p}_j\in\mathbb{R}^{n_{\text{emb}}}$ for every position $j=1,\dots,T$
-# (rows of a table $P\in\mathbb{R}^{T\times n_{\text{emb}}}$) and adds it: the input vector at
-# position $j$ is $\mathbf{e}_{s_j}+\mathbf{p}_j$. Now "s at position 1" and "s at position 4"
-# are different vectors. This is also why a model has a context size $T$: there is no row for
-# position $T+1$.
+# An embedding says *which* token, not *where*. The attention of notebook 06 builds each
+# position's new vector as a weighted average of the vectors at or before it, with weights
+# computed from the vectors themselves, and an average does not care in which order its terms
+# come. Without a mask (every position sees every other) attention treats its input as a **set**:
+# shuffle the input and the output is shuffled the same way, nothing more, so "stop" and "pots"
+# look alike. The causal mask of a language model gives some order for free: position $j$ sees
+# only positions $1,\dots,j$, so the first position of "stop" sees an `s` and that of "pots" a
+# `p`. But inside what a position sees, order is still invisible: the last position of "tops" and
+# the last of "pots" both see their own `s` and the same four letters, and receive the same vector.
 #
-# Below, an order-blind summary of a sequence, $\sum_j\tanh(\mathbf{x}_j)$ (a stand-in for what
-# attention computes), cannot tell the anagrams apart from token embeddings alone, and can once
-# positions are added.
+# So a model also learns a **position embedding** $\mathbf{p}_j\in\mathbb{R}^{n_{\text{emb}}}$ for
+# every position $j=1,\dots,T$ (rows of a table $P\in\mathbb{R}^{T\times n_{\text{emb}}}$) and adds
+# it: the input vector at position $j$ is $\mathbf{e}_{s_j}+\mathbf{p}_j$. Now "s at position 1"
+# and "s at position 4" are different vectors. This is also why a model has a context size $T$:
+# there is no row for position $T+1$. `PositionEmbedding(T, C)` called with a length $t$ returns
+# the first $t$ rows.
 
 # %%
+#| export
+class PositionEmbedding(nn.Module):
+    """A learned table P of shape (context_size, n_emb), initialised N(0, 1): row j is added at position j.
+
+    >>> PositionEmbedding(context_size=8, n_emb=4)(3).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(self, context_size: int, n_emb: int):
+        super().__init__()
+        check_size("context_size", context_size), check_size("n_emb", n_emb)
+        self.context_size, self.n_emb = context_size, n_emb
+        self.weight = nn.Parameter(torch.empty(context_size, n_emb))  # P: (T, C)
+        nn.init.normal_(self.weight)  # as nn.Embedding does
+
+    def forward(self, t: int) -> torch.Tensor:  # a length t -> (t, C), to add to (B, t, C)
+        check_length(t, self.context_size)
+        return self.weight[:t]  # rows 0..t-1
+
+
+# %% [markdown]
+# Below, the simplest attention there is (queries, keys and values are the vectors themselves,
+# notebook 06 adds learned maps) at the last position of "tops" and of "pots", without and with
+# position embeddings.
+
+# %%
+def last_position_attention(x: torch.Tensor) -> torch.Tensor:  # (t, C) -> (C,)
+    """What the last position receives: an average of the rows of x, weighted by softmax(x @ x_last / sqrt(C))."""
+    weights = torch.softmax(x @ x[-1] / x.shape[1] ** 0.5, dim=0)  # (t,): the last position's weights
+    return weights @ x  # (C,)
+
+
 positions = PositionEmbedding(context_size=8, n_emb=n_emb)
-first = torch.tensor(tokenizer.encode("stop"))  # (t,)
-second = torch.tensor(tokenizer.encode("pots"))
-
-
-def order_blind_summary(x: torch.Tensor) -> torch.Tensor:  # (t, C) -> (C,)
-    return torch.tanh(x).sum(dim=0)
-
-
-without = order_blind_summary(embedding(first)), order_blind_summary(embedding(second))
-with_positions = (
-    order_blind_summary(embedding(first) + positions(4)),  # (t, C) + (t, C)
-    order_blind_summary(embedding(second) + positions(4)),
-)
-print("'stop' and 'pots' look the same without positions:", torch.allclose(*without))
-print("'stop' and 'pots' look the same with positions:   ", torch.allclose(*with_positions))
-assert torch.allclose(*without) and not torch.allclose(*with_positions)
-print("position table:", tuple(positions.weight.shape), "; positions(4) has shape", tuple(positions(4).shape))
+tops, pots = (embedding(torch.tensor(tokenizer.encode(word))) for word in ("tops", "pots"))  # (t, C) each
+same_without = torch.allclose(last_position_attention(tops), last_position_attention(pots), atol=1e-6)
+same_with = torch.allclose(last_position_attention(tops + positions(4)), last_position_attention(pots + positions(4)))
+print("last position of 'tops' and 'pots', without positions: the same vector?", same_without)
+print("last position of 'tops' and 'pots', with positions:    the same vector?", same_with)
+assert same_without and not same_with
 
 # %% [markdown]
 # ## Looking at embeddings
@@ -270,11 +293,9 @@ print("position table:", tuple(positions.weight.shape), "; positions(4) has shap
 #
 # $$\cos(\mathbf{a},\mathbf{b})=\frac{\mathbf{a}\cdot\mathbf{b}}{\lVert\mathbf{a}\rVert\,\lVert\mathbf{b}\rVert}\in[-1,1]$$
 #
-# is 1 for the same direction, 0 for perpendicular vectors, -1 for opposite ones. After training,
-# tokens used alike (vowels; upper- and lower-case forms of a letter) tend to get similar
-# embeddings. Right now the table is random, and random vectors in many dimensions are almost
-# perpendicular: their cosine similarities cluster around 0 with a spread of about
-# $1/\sqrt{n_{\text{emb}}}$.
+# is 1 for the same direction, 0 for perpendicular vectors, -1 for opposite ones. Our table is
+# still random, and random vectors in many dimensions are almost perpendicular: their cosine
+# similarities cluster around 0 with a spread of about $1/\sqrt{n_{\text{emb}}}$.
 
 # %%
 #| export
@@ -292,48 +313,67 @@ def cosine_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 # %%
 E = embedding.weight.detach()  # (V, C)
 similarity = cosine_similarity(E, E)  # (V, V)
-reference = torch.nn.functional.cosine_similarity(E[:, None, :], E[None, :, :], dim=-1)
-assert torch.allclose(similarity, reference, atol=1e-6)
+assert torch.allclose(similarity, F.cosine_similarity(E[:, None, :], E[None, :, :], dim=-1), atol=1e-6)
 off_diagonal = similarity[~torch.eye(n_vocab, dtype=torch.bool)]
-print(f"diagonal: {similarity.diagonal().min():.4f}; off-diagonal mean {off_diagonal.mean():.4f}, "
-      f"std {off_diagonal.std():.4f} (1/sqrt(n_emb) = {n_emb ** -0.5:.4f})")
+print(f"random table: off-diagonal similarities have mean {off_diagonal.mean():.2f} and spread "
+      f"{off_diagonal.std():.2f}; 1/sqrt(n_emb) = {n_emb ** -0.5:.2f}")
 assert abs(off_diagonal.mean()) < 0.05 and abs(off_diagonal.std() - n_emb**-0.5) < 0.05
 
 # %% [markdown]
-# To *see* 65 vectors of 16 numbers, project them onto the plane that keeps most of their spread:
-# **principal component analysis** (PCA). Centre the rows, take the singular value decomposition,
-# and keep the coordinates along the first two right singular vectors. A random table shows no
-# structure; notebook 07 draws the same picture after training.
+# ### What training does to the table
+#
+# Now let us train a table for a few seconds, on the simplest task that needs it: read the
+# embedding of one character and score every possible next character with a linear layer,
+# $\mathbf{e}_{s_t}\mapsto W\mathbf{e}_{s_t}+\mathbf{b}$. (Notebook 05 names this model a
+# bigram, and notebook 07 explains the loop: each step draws 1,024 random places in the text,
+# measures how badly the scores predict the character that really follows, and moves every
+# parameter a little against its gradient, with the Adam optimiser.)
+#
+# Nobody tells the model what a vowel is. But two characters that are followed by the same
+# characters need the same scores, and the cheapest way to get them is similar embeddings. So
+# after training, tokens *used alike* point alike: look for the red blocks along the diagonal on the right.
 
 # %%
-#| export
-def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
-    """Project the rows of `vectors` (N, C) onto their first two principal components: (N, 2).
+set_seed(1337)
+ids = torch.tensor(tokenizer.encode(text))  # (N,) the whole text as indices
+model = nn.Sequential(TokenEmbedding(n_vocab, n_emb), nn.Linear(n_emb, n_vocab))  # e_i -> next-token scores
+before = model[0].weight.detach().clone()  # (V, C)
+optimiser = torch.optim.Adam(model.parameters(), lr=0.03)
+generator = torch.Generator().manual_seed(0)
+for _ in range(1000):
+    places = torch.randint(len(ids) - 1, (1024,), generator=generator)  # 1,024 random positions
+    loss = F.cross_entropy(model(ids[places]), ids[places + 1])  # how badly it predicts the next character
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+after = model[0].weight.detach()  # (V, C)
 
-    Signs are fixed (each component's largest coordinate is positive) so the picture is repeatable.
+groups = {"vowels": "aeiou", "consonants": "tnsrh", "capitals": "TNSRH", "punctuation": ",.;:!"}
+chosen = torch.tensor(tokenizer.encode("".join(groups.values())))  # 20 characters, group by group
+for name, members in groups.items():
+    rows = torch.tensor(tokenizer.encode(members))
+    pairs = ~torch.eye(len(members), dtype=torch.bool)  # the pairs of distinct members
+    old, new = (cosine_similarity(table[rows], table[rows])[pairs].mean().item() for table in (before, after))
+    print(f"{name:12} {members}: mean similarity within the group {old:+.2f} before, {new:+.2f} after")
+    assert new > old + 0.2
 
-    >>> points = pca_2d(torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [5.0, 0.0, 0.0]]))
-    >>> [round(x, 4) + 0.0 for x in points[:, 0].tolist()]
-    [-2.0, -1.0, 3.0]
-    """
-    if vectors.ndim != 2 or vectors.shape[0] < 2 or vectors.shape[1] < 2:
-        raise ValueError(f"pca_2d needs at least 2 rows of at least 2 numbers, got shape {tuple(vectors.shape)}")
-    centred = vectors.detach().double() - vectors.detach().double().mean(dim=0)  # (N, C)
-    _, _, right = torch.linalg.svd(centred, full_matrices=False)  # right: (C, C), rows = components
-    points = centred @ right[:2].T  # (N, 2)
-    signs = torch.sign(points.gather(0, points.abs().argmax(dim=0, keepdim=True)))  # (1, 2)
-    return (points * torch.where(signs == 0, 1.0, signs)).float()
-
-
-# %%
-points = pca_2d(E)  # (V, 2)
-fig, ax = plt.subplots(figsize=(7, 6))
-ax.scatter(points[:, 0], points[:, 1], s=8, color="lightgray")
-for i, character in enumerate(characters):
-    ax.annotate("␣" if character == " " else repr(character)[1:-1], (points[i, 0].item(), points[i, 1].item()), fontsize=8, ha="center", va="center")
-ax.set_xlabel("first principal component")
-ax.set_ylabel("second principal component")
-ax.set_title("Random character embeddings (n_emb=16) projected by PCA: no structure yet")
+# %% jupyter={"source_hidden": true}
+# The figure: cosine similarities of the 20 chosen characters, before and after training.
+labels = list("".join(groups.values()))
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+for ax, table, title in zip(axes, (before, after), ("random, before training", "after 1,000 steps"), strict=True):
+    image = ax.imshow(cosine_similarity(table[chosen], table[chosen]), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("character")
+    ax.set_ylabel("character")
+    ax.set_title(title)
+    for edge in (4.5, 9.5, 14.5):  # group boundaries
+        ax.axhline(edge, color="black", linewidth=0.5)
+        ax.axvline(edge, color="black", linewidth=0.5)
+fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
+fig.suptitle("Cosine similarity of character embeddings: the groups (vowels, consonants, capitals, punctuation) "
+             "become red blocks")
 plt.show()
 
 # %% [markdown]
@@ -343,26 +383,79 @@ plt.show()
 #   row $i$ of a learned table $E\in\mathbb{R}^{n_{\text{vocab}}\times n_{\text{emb}}}$.
 # - Looking up a row equals multiplying a one-hot vector by $E$, so an embedding is a linear layer
 #   computed cheaply; `nn.Embedding` (and `TokenEmbedding`) does the lookup.
-# - A training step changes only the rows of the tokens it saw.
-# - Sums and averages ignore order, so a model adds a learned position embedding $\mathbf{p}_j$ to
-#   each token's vector; there is one per position up to the context size $T$.
-# - Cosine similarity compares directions; PCA draws a table in two dimensions. A random table
-#   shows nothing; notebook 07 looks again after training.
+# - Read as input only, a table gets a gradient in the rows of the tokens a step saw; weight decay
+#   and tied output embeddings move the other rows too.
+# - Averages ignore order: unmasked attention sees a set, causal attention sees prefixes as sets.
+#   So a model adds a learned position embedding $\mathbf{p}_j$ to each token's vector, one per
+#   position up to the context size $T$.
+# - Cosine similarity compares directions. A random table has none in common; training makes
+#   tokens used alike point alike.
 #
 # ## Exercises
 #
-# 1. How many parameters does the embedding table of GPT-2 have ($n_{\text{vocab}}=50{,}257$,
-#    $n_{\text{emb}}=768$)? And its position table ($T=1024$)?
-# 2. Time `one_hot_product` against the lookup for $n_{\text{vocab}}=50{,}000$ and a batch of
-#    $32\times64$ indices. How much slower is it, and why?
-# 3. Replace the learned position table with fixed vectors, e.g. $\mathbf{p}_j=(\sin(j/10^{4k/C}),
-#    \cos(j/10^{4k/C}))_k$ (the original transformer's). What can such a table do that a learned
-#    one cannot?
-# 4. Repeat the cosine-similarity experiment with $n_{\text{emb}}=2$ and $n_{\text{emb}}=1024$.
-#    How does the spread of the off-diagonal similarities change?
+# Each exercise has a starter cell: replace the `raise NotImplementedError` with your code, run
+# it, then run the `check` cell under it, which tries your function on several inputs (some drawn
+# at random) and prints ✓ or a hint. Solutions are in `solutions/04_embeddings.py`: try first.
+#
+# **04.1 A lookup as a product.** Write `embed(idx, E)`: given token indices `idx` of shape `(N,)`
+# and a table `E` of shape `(n_vocab, n_emb)`, build the one-hot matrix `(N, n_vocab)` and
+# multiply it by `E`. (Rows are numbered from 0 in code.)
 
 # %%
-from llm_course.environment import check_peak_memory
+def embed(idx: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # one-hot (N, n_vocab) @ E (n_vocab, n_emb)
+
+
+# %%
+from llm_course.exercises import check
+
+check("04.1", embed)
+
+# %% [markdown]
+# **04.2 Fixed positions: the original transformer's sinusoids.** Instead of a learned table,
+# "Attention is all you need" adds fixed vectors. For position $j=0,\dots,T-1$ (from 0, as in
+# code) and $k=0,\dots,C/2-1$ the pair of entries $2k$ and $2k+1$ is
+#
+# $$P_{j,2k}=\sin\!\Big(\frac{j}{10000^{2k/C}}\Big),\qquad P_{j,2k+1}=\cos\!\Big(\frac{j}{10000^{2k/C}}\Big),$$
+#
+# a sine and a cosine of the same frequency; the frequencies fall geometrically from 1 towards
+# $1/10000$ along the row. Write `sinusoidal_positions(context_size, n_emb)` (`n_emb` even)
+# returning $P$ of shape `(context_size, n_emb)`. What can such a table do that a learned one
+# cannot? (Think of a position beyond $T$.)
+
+# %%
+def sinusoidal_positions(context_size: int, n_emb: int) -> torch.Tensor:
+    raise NotImplementedError  # (T, C): sin in the even columns, cos in the odd ones
+
+
+# %%
+check("04.2", sinusoidal_positions)
+
+# %% [markdown]
+# **04.3 The nearest neighbour.** Write `most_similar(E, i)`: the index of the row of `E` whose
+# cosine similarity with row `i` is largest, among the *other* rows. Try it on the trained table
+# `after`: which character is nearest to `a`? To `T`?
+
+# %%
+def most_similar(E: torch.Tensor, i: int) -> int:
+    raise NotImplementedError  # use cosine_similarity, and leave row i itself out
+
+
+# %%
+check("04.3", most_similar)
+
+# %% [markdown]
+# Questions to think about:
+#
+# 4. How many parameters does the embedding table of GPT-2 have ($n_{\text{vocab}}=50{,}257$,
+#    $n_{\text{emb}}=768$)? And its position table ($T=1024$)?
+# 5. Time `TokenEmbedding.one_hot_product` against the lookup for $n_{\text{vocab}}=50{,}000$ and a
+#    batch of $32\times64$ indices. How much slower is it, and why?
+# 6. The rarest characters of Tiny Shakespeare are `$` (once), `&` (3 times) and `3` (27). How far do
+#    their rows move during the training above? And with `torch.optim.AdamW(model.parameters(),
+#    lr=0.03, weight_decay=0.1)` instead of Adam?
 
 # %% tags=["nbval-ignore-output"]
+from llm_course.environment import check_peak_memory
+
 check_peak_memory()

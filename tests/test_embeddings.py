@@ -1,4 +1,4 @@
-"""llm_course.embeddings: the lookup equals a one-hot product; gradients; positions; similarity; PCA."""
+"""llm_course.embeddings: the lookup equals a one-hot product; gradients; positions; similarity; the checks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_course.embeddings import PositionEmbedding, TokenEmbedding, cosine_similarity, one_hot, pca_2d
+from llm_course.embeddings import (
+    PositionEmbedding,
+    TokenEmbedding,
+    check_token_indices,
+    cosine_similarity,
+    one_hot,
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -60,14 +66,42 @@ def test_position_embedding_rows():
     positions = PositionEmbedding(context_size=6, n_emb=3)
     for t in range(1, 7):
         assert torch.equal(positions(t), positions.weight[:t])
+        assert torch.equal(positions(t), torch.nn.functional.embedding(torch.arange(t), positions.weight))
     tokens = TokenEmbedding(5, 3)(torch.zeros(2, 4, dtype=torch.long))
     assert (tokens + positions(4)).shape == (2, 4, 3)
+
+
+def test_position_embedding_is_a_table_not_an_embedding_with_another_forward():
+    positions = PositionEmbedding(context_size=6, n_emb=3)
+    assert not isinstance(positions, torch.nn.Embedding)
+    assert list(positions.state_dict()) == ["weight"], "checkpoints keep the key position_embedding.weight"
+    # the same initialisation, draw for draw, as the nn.Embedding it used to be (so seeded runs do not change)
+    torch.manual_seed(3)
+    reference = torch.nn.Embedding(6, 3)
+    torch.manual_seed(3)
+    assert torch.equal(PositionEmbedding(6, 3).weight, reference.weight)
+    # gradients reach exactly the first t rows
+    positions(4).sum().backward()
+    assert positions.weight.grad[:4].eq(1).all() and positions.weight.grad[4:].eq(0).all()
+
+
+def test_lookup_is_the_unchecked_forward():
+    embedding = TokenEmbedding(7, 4)
+    idx = torch.randint(7, (3, 5), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(embedding.lookup(idx), embedding(idx))
+    assert torch.equal(embedding.lookup(idx), torch.nn.Embedding.forward(embedding, idx))
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8])
+def test_any_integer_dtype_passes_the_check(dtype):
+    check_token_indices(torch.tensor([[0, 6, 3]], dtype=dtype), n_vocab=7)
+    check_token_indices(torch.zeros(0, dtype=dtype), n_vocab=7)  # nothing to read
 
 
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: TokenEmbedding(5, 3)(torch.tensor([5])), ValueError, "5.*5 rows"),
+        (lambda: TokenEmbedding(5, 3)(torch.tensor([5])), ValueError, "5.*n_vocab=5.*5 rows"),
         (lambda: TokenEmbedding(5, 3)(torch.tensor([-2])), ValueError, "-2"),
         (lambda: TokenEmbedding(5, 3)(torch.tensor([1.0])), TypeError, "float32"),
         (lambda: TokenEmbedding(5, 3)([1, 2]), TypeError, "list"),
@@ -77,7 +111,9 @@ def test_position_embedding_rows():
         (lambda: PositionEmbedding(4, 3)(0), ValueError, "t=0"),
         (lambda: PositionEmbedding(0, 3), ValueError, "context_size.*0"),
         (lambda: one_hot(torch.tensor([3]), 3), ValueError, "3.*3 rows"),
-        (lambda: pca_2d(torch.zeros(1, 4)), ValueError, r"\(1, 4\)"),
+        (lambda: PositionEmbedding(4, 3)(2.0), ValueError, "t=2.0"),
+        (lambda: check_token_indices(torch.tensor([0, 9]), 4, what="idx"), ValueError, "idx 9.*n_vocab=4"),
+        (lambda: check_token_indices(torch.tensor([True]), 4), TypeError, "torch.bool"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, error, message):
@@ -91,17 +127,3 @@ def test_cosine_similarity_matches_torch():
     reference = torch.nn.functional.cosine_similarity(a[:, None], b[None], dim=-1)
     assert torch.allclose(cosine_similarity(a, b), reference, atol=1e-6)
     assert torch.allclose(cosine_similarity(a, a).diagonal(), torch.ones(5))
-
-
-def test_pca_2d_against_the_covariance_eigenvectors():
-    generator = torch.Generator().manual_seed(0)
-    data = torch.randn(50, 6, generator=generator, dtype=torch.float64) * torch.tensor([5.0, 3.0, 1, 1, 1, 1],
-                                                                                      dtype=torch.float64)
-    points = pca_2d(data).double()
-    centred = data - data.mean(dim=0)
-    eigenvalues, eigenvectors = torch.linalg.eigh(centred.T @ centred)  # ascending
-    reference = centred @ eigenvectors[:, [-1, -2]]
-    assert torch.allclose(points.abs(), reference.abs(), atol=1e-4)  # equal up to the sign of each component
-    assert torch.allclose(points.var(dim=0) * 49, eigenvalues[[-1, -2]], rtol=1e-4)
-    assert torch.equal(pca_2d(data), pca_2d(data)), "repeatable"
-    assert torch.allclose(pca_2d(-data), pca_2d(data), atol=1e-5), "the sign convention fixes each component"
