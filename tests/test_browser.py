@@ -326,7 +326,7 @@ def test_the_site_reads_offline_in_chromium(site_server, tmp_path):
             )
             for name in SITE_PAGES:
                 page.goto(f"{base}/{name}", wait_until="load", timeout=60_000)
-                check_site_page(page, name)
+                check_site_page(page, name, blocked)
                 page.evaluate("() => window.scrollTo(0, 0)")
                 page.screenshot(path=str(tmp_path / f"site-{Path(name).stem}.png"))
                 if name.startswith("notebooks/"):
@@ -334,7 +334,7 @@ def test_the_site_reads_offline_in_chromium(site_server, tmp_path):
                 check_next_link(page, name, base)
             for name in [name for name in NOTEBOOK_PAGES if name not in SITE_PAGES]:  # the rest, more briefly
                 page.goto(f"{base}/{name}", wait_until="load", timeout=60_000)
-                check_site_page(page, name)
+                check_site_page(page, name, blocked)
         finally:
             browser.close()
     assert blocked == [], f"pages asked for something from another host: {blocked}"
@@ -344,12 +344,15 @@ def test_the_site_reads_offline_in_chromium(site_server, tmp_path):
         assert (tmp_path / f"site-{Path(name).stem}.png").stat().st_size > 10_000
 
 
-def check_site_page(page, name: str) -> None:
+def check_site_page(page, name: str, blocked: list[str]) -> None:
     """What a reader must see on one page of the book: typeset maths, images, Binder and Colab, code."""
     import re
 
     # Maths: MathJax, from this site, has typeset every formula; no raw TeX delimiters are left.
-    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+    try:
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+    except Exception:
+        raise AssertionError(f"{name}: MathJax did not start; requests blocked (not to this site): {blocked}") from None
     page.evaluate("() => MathJax.startup.promise.then(() => document.fonts.ready).then(() => true)")
     math = page.evaluate(
         """() => ({
