@@ -25,7 +25,7 @@ REPOSITORY = _PROJECT["urls"]["Repository"]  # https://github.com/OWNER/NAME
 
 project = "llm-course"
 author = _PROJECT["authors"][0]["name"]
-copyright = f"{author}, MIT licence"  # noqa: A001 (Sphinx's name)
+copyright = f"{author}, MIT licence"
 html_title = "llm-course: how a large language model works"
 
 extensions = ["myst_nb"]
@@ -46,8 +46,12 @@ myst_heading_anchors = 3  # links to a notebook's sections, #like-this
 # --- maths: MathJax 3, from the site itself ----------------------------------------------------
 MATHJAX_SOURCE = Path(distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax"))
 # What MathJax's tex-chtml component loads: itself, the TeX packages it autoloads (\boldsymbol...),
-# its CommonHTML fonts, and the context menu with its accessibility parts.
-MATHJAX_PARTS = ["tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2", "ui", "a11y", "adaptors"]
+# its CommonHTML fonts, and what its menu's accessibility options load (explorer, English speech
+# and Nemeth braille rules; the other languages' speech rules, 3 MB, are left out).
+MATHJAX_PARTS = [
+    "tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2", "ui", "a11y", "input/mml.js",
+    "sre/mathmaps/base.json", "sre/mathmaps/en.json", "sre/mathmaps/nemeth.json",
+]
 mathjax_path = "mathjax/tex-chtml.js"  # relative to _static/
 # MathJax 3's own defaults (fonts relative to the script); myst-parser adds the classes it typesets.
 mathjax3_config = {"options": {}}
@@ -89,7 +93,7 @@ def copy_mathjax(app, exception) -> None:
         if source.is_dir():
             shutil.copytree(source, target / part, dirs_exist_ok=True)
         else:
-            target.mkdir(parents=True, exist_ok=True)
+            (target / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / part)
 
 
