@@ -1,10 +1,17 @@
-"""JupyterLab in a real browser: open notebook 00, run all cells, and check what a learner sees.
+"""The course in a real browser: JupyterLab running notebook 00, and the course's website (issue 21).
+
+JupyterLab: open notebook 00, run all cells, and check what a learner sees.
 
 Starts `jupyter lab` on 127.0.0.1 with a random port and token, drives Debian's Chromium (never a
 downloaded browser) headless with Playwright, runs every cell of a copy of
 notebooks/00_start_here.ipynb, waits for the kernel to go idle, asserts that no cell shows an
 error and that the corpus description appears, saves a screenshot under the test's temporary
 folder, and shuts the server down, leaving no process behind.
+
+The website: the book that `make site` builds (LLM_COURSE_SITE_DIR, as .ci/run sets it, or a fresh
+build into a temporary folder), served on 127.0.0.1 from this process, read by the same Chromium with
+every request to another host blocked: typeset maths, loaded figures, folded cells, Binder and Colab
+buttons, highlighted code and previous/next navigation; screenshots under the test's temporary folder.
 
 Skipped when Chromium is missing, unless LLM_COURSE_REQUIRE_BROWSER=1 (set by .ci/run), which
 turns the skip into a failure.
