@@ -4,13 +4,17 @@
 """Generating text from a language model: temperature, top-k, top-p, and the sampling loop.
 
 `sample_next(logits, temperature, top_k, top_p, generator)` turns next-token logits into one
-sampled token index per row, in this order: divide by the temperature (`apply_temperature`),
-keep the `top_k` most likely tokens (`top_k_filter`), keep the smallest set of tokens whose
-probability reaches `top_p` (`top_p_filter`), then draw from what is left with
-`torch.multinomial` and a seeded `torch.Generator`. `temperature=0` means greedy decoding (the
-argmax). `generate(model, idx, max_new_tokens, ...)` runs the loop on any `LanguageModel`: it
-feeds the last `context_size` tokens, samples, appends, and repeats. `entropy` measures how
-spread out a distribution is; `explore` prints the top next tokens after a prompt as a table.
+sampled token index per row. `sampling_probs` is the distribution it draws from, built in this
+order: divide by the temperature (`apply_temperature`), keep the `top_k` most likely tokens
+(`top_k_filter`), keep the smallest set of tokens whose probability reaches `top_p`
+(`top_p_filter`), softmax. `temperature=0` means greedy decoding (the argmax). The draw is
+`torch.multinomial` with a seeded `torch.Generator`, on the generator's device, so a CPU
+generator works with logits on any device. Everything is computed in float32 or wider, never
+float64 unless the logits are (Apple's MPS has no float64).
+`generate(model, idx, max_new_tokens, ...)` runs the loop on any `LanguageModel`: it moves the
+prompt to the model's device, feeds the last `context_size` tokens, samples, appends, and
+repeats, in evaluation mode (`evaluation_mode` restores the model's mode afterwards). `entropy`
+measures how spread out a distribution is; `explore` prints the top next tokens after a prompt.
 
 Left out on purpose: a key-value cache (every step re-reads the whole window, which is simple
 and fast enough for the course's small models), beam search, repetition penalties, min-p and
@@ -20,9 +24,11 @@ typical sampling, stop tokens, and batched prompts of different lengths (pad the
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['apply_temperature', 'entropy', 'top_k_filter', 'top_p_filter', 'sample_next', 'generate', 'explore']
+__all__ = ['apply_temperature', 'entropy', 'top_k_filter', 'top_p_filter', 'sampling_probs', 'sample_next', 'evaluation_mode',
+           'generate', 'explore']
 
 # %% ../notebooks/08_sampling.ipynb #f883fa9b
+import contextlib
 import math
 
 import torch
@@ -34,20 +40,20 @@ def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """Logits divided by `temperature > 0`, after subtracting their maximum (softmax ignores the shift).
 
     Subtracting the maximum first makes the largest logit 0, so a tiny temperature sends the
-    others towards -inf and never overflows.
+    others towards -inf and never overflows. A temperature below the smallest positive normal
+    number of the dtype (1.2e-38 in float32) counts as that number, which is already greedy.
 
     >>> apply_temperature(torch.tensor([1.0, 2.0, 3.0]), 0.5).tolist()
     [-4.0, -2.0, 0.0]
     >>> apply_temperature(torch.tensor([1.0, 2.0, 3.0]), 2.0).tolist()
     [-1.0, -0.5, 0.0]
     """
+    temperature = max(temperature, torch.finfo(logits.dtype).tiny)  # 1e-300 would round to 0 in float32
     return (logits - logits.amax(dim=-1, keepdim=True)) / temperature  # (..., V)
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:
     """Entropy in nats of each distribution along the last dimension, -sum_i p_i ln p_i (0 ln 0 = 0).
-
-    It is 0 for a certain outcome and ln(n) for n equally likely ones.
 
     >>> round(entropy(torch.tensor([0.5, 0.5])).item(), 4)  # ln 2
     0.6931
@@ -75,23 +81,44 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
 def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     """Keep the smallest set of most likely tokens whose probability reaches `p`; set the rest to -inf.
 
-    In each row the tokens are sorted by probability; a token is kept when the probability of
-    the tokens before it is still below `p`, so the most likely one is always kept. `p = 1`
-    keeps everything. With tied probabilities at the boundary, the sort decides which is kept.
+    In each row the tokens are sorted by probability, equal ones by index (a stable sort); a token
+    is kept when the probability of the tokens sorted before it is still below `p`, so the token
+    that crosses `p` is kept and so is the most likely one. `p = 1` keeps everything.
 
     >>> top_p_filter(torch.tensor([0.5, 0.3, 0.2]).log(), 0.7).isfinite().tolist()  # 0.5 < 0.7 <= 0.5 + 0.3
     [True, True, False]
-    >>> top_p_filter(torch.tensor([0.5, 0.3, 0.2]).log(), 0.5).isfinite().tolist()  # 0.5 alone reaches 0.5
-    [True, False, False]
+    >>> top_p_filter(torch.tensor([0.25, 0.25, 0.25, 0.25]).log(), 0.5).isfinite().tolist()  # ties: by index
+    [True, True, False, False]
     """
     if p >= 1:
         return logits
-    sorted_logits, sorted_indices = torch.sort(logits, dim=-1, descending=True)  # (..., V)
+    sorted_logits, sorted_indices = torch.sort(logits, dim=-1, descending=True, stable=True)  # (..., V)
     sorted_probs = softmax(sorted_logits, dim=-1)  # (..., V)
-    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # (..., V) mass of the more likely tokens
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # (..., V) mass of the tokens sorted before
     remove_sorted = mass_before >= p  # (..., V) the first token has mass_before 0 < p: always kept
     remove = remove_sorted.scatter(-1, sorted_indices, remove_sorted)  # back to vocabulary order
     return logits.masked_fill(remove, float("-inf"))
+
+# %% ../notebooks/08_sampling.ipynb #af7ed64f
+def sampling_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                   top_p: float | None = None) -> torch.Tensor:
+    """What `sample_next` draws from, shaped like `logits`: temperature, top-k, top-p, softmax.
+
+    `temperature=0` puts all the mass on the argmax (the first one on ties).
+
+    >>> [round(p, 4) for p in sampling_probs(torch.tensor([0.4, 0.3, 0.2, 0.1]).log(), top_k=2).tolist()]
+    [0.5714, 0.4286, 0.0, 0.0]
+    >>> sampling_probs(torch.tensor([0.4, 0.3, 0.2, 0.1]).log(), top_k=2, top_p=0.5).tolist()
+    [1.0, 0.0, 0.0, 0.0]
+    """
+    if temperature == 0:
+        return torch.zeros_like(logits).scatter(-1, logits.argmax(dim=-1, keepdim=True), 1.0)  # greedy
+    shaped = apply_temperature(logits, temperature)  # (..., V)
+    if top_k is not None:
+        shaped = top_k_filter(shaped, top_k)
+    if top_p is not None:
+        shaped = top_p_filter(shaped, top_p)
+    return softmax(shaped, dim=-1)
 
 # %% ../notebooks/08_sampling.ipynb #e82f0e44
 def _check_logits(logits) -> torch.Tensor:
@@ -114,8 +141,8 @@ def _check_logits(logits) -> torch.Tensor:
     return logits
 
 
-def _check_sampling_options(temperature, top_k, top_p) -> None:
-    """Raise an error naming the value when temperature, top_k or top_p is out of range."""
+def _check_sampling_options(temperature, top_k, top_p, generator=None) -> None:
+    """Raise an error naming the value when temperature, top_k, top_p or generator is not valid."""
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
         raise TypeError(f"temperature must be a number >= 0, got {temperature!r}")
     if not (temperature >= 0 and math.isfinite(temperature)):
@@ -130,77 +157,69 @@ def _check_sampling_options(temperature, top_k, top_p) -> None:
             raise TypeError(f"top_p must be a number in (0, 1] or None, got {top_p!r}")
         if not 0 < top_p <= 1:
             raise ValueError(f"top_p must lie in (0, 1] (or None for no cut), got {top_p!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
+# %% ../notebooks/08_sampling.ipynb #a2ba3902
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw the next token index from next-token `logits` `(V,)` or `(B, V)`: a long tensor `()` or `(B,)`.
 
-def sample_next(
-    logits: torch.Tensor,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Draw the next token index from next-token `logits` of shape `(V,)` or `(B, V)`.
-
-    Steps, in order: `apply_temperature`, `top_k_filter` (if `top_k`), `top_p_filter` (if
-    `top_p`), then one draw per row from the softmax with `torch.multinomial(generator=...)`.
-    `temperature=0` is greedy decoding: the argmax (the first one on ties), with no randomness.
-    Computed in float64, so that tiny temperatures neither overflow nor underflow to NaN.
-
-    Returns a `torch.long` tensor of indices: 0-d for logits `(V,)` (use `int(...)`), `(B,)` for
-    logits `(B, V)`. Raises `TypeError`/`ValueError` naming the value for logits that are not a
-    non-empty 1-D or 2-D float tensor or contain NaN, a negative temperature, a `top_k` that is
-    not an int >= 1, or a `top_p` outside (0, 1].
+    One draw per row from `sampling_probs(...)` with `torch.multinomial`, on the generator's device
+    (the result goes back to the device of `logits`); `temperature=0` takes the argmax, with no
+    randomness. Half precision is computed in float32, never float64 unless the logits are. Bad
+    logits or options raise a `TypeError`/`ValueError` that names the value.
 
     >>> int(sample_next(torch.tensor([0.0, 5.0, 1.0]), temperature=0))
     1
     >>> sample_next(torch.tensor([[0.0, 5.0], [9.0, 0.0]]), top_k=1).tolist()
     [1, 0]
     """
-    logits = _check_logits(logits)
-    _check_sampling_options(temperature, top_k, top_p)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    rows = logits.double() if logits.ndim == 2 else logits.double().unsqueeze(0)  # (B, V)
+    _check_logits(logits)
+    _check_sampling_options(temperature, top_k, top_p, generator)
+    rows = logits.reshape(-1, logits.shape[-1])  # (B, V)
+    rows = rows.to(torch.promote_types(rows.dtype, torch.float32))  # float16/bfloat16 -> float32
+    probs = sampling_probs(rows, temperature, top_k, top_p)  # (B, V)
     if temperature == 0:
-        next_idx = rows.argmax(dim=-1)  # (B,) greedy: every cut would keep the argmax anyway
+        next_idx = probs.argmax(dim=-1)  # (B,) greedy: no randomness
     else:
-        rows = apply_temperature(rows, temperature)  # (B, V)
-        if top_k is not None:
-            rows = top_k_filter(rows, top_k)
-        if top_p is not None:
-            rows = top_p_filter(rows, top_p)
-        probs = softmax(rows, dim=-1)  # (B, V)
-        next_idx = torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)  # (B,)
-    next_idx = next_idx.to(device=logits.device)
+        where = generator.device if generator is not None else probs.device  # draw where the generator lives
+        next_idx = torch.multinomial(probs.to(where), num_samples=1, generator=generator).squeeze(-1)  # (B,)
+    next_idx = next_idx.to(logits.device)
     return next_idx if logits.ndim == 2 else next_idx[0]
 
 # %% ../notebooks/08_sampling.ipynb #493d682e
-def generate(
-    model: LanguageModel,
-    idx,
-    max_new_tokens: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Extend the prompt `idx` by `max_new_tokens` tokens sampled from `model`; return prompt + new tokens.
+def _model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's first parameter (or buffer); the CPU for a model with neither."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
-    `idx` is a list or tensor of token indices, `(t,)` or `(B, t)` with `t >= 1`; the result has
-    the same number of dimensions, `t + max_new_tokens` tokens long, dtype `torch.long`. Before
-    each step the sequence is cropped to its last `model.context_size` tokens (the model never
-    sees more), then `sample_next(logits, temperature, top_k, top_p, generator)` picks the next
-    token. Runs under `torch.no_grad()` in evaluation mode, restoring the model's mode.
-    """
+
+@contextlib.contextmanager
+def evaluation_mode(model: torch.nn.Module):
+    """Put `model` in evaluation mode (no dropout) inside a `with` block; restore every submodule's mode after."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def _check_prompt(model, idx, max_new_tokens: int) -> torch.Tensor:
+    """Validate generate's arguments; return the prompt as a `(B, t)` long tensor on the model's device."""
     if not isinstance(model, LanguageModel):
         raise TypeError(f"model must be a LanguageModel, got {type(model).__name__}")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    _check_sampling_options(temperature, top_k, top_p)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     idx = torch.as_tensor(idx)
-    if idx.ndim not in (1, 2) or idx.numel() == 0:
+    if idx.numel() == 0 and idx.ndim in (1, 2):
+        raise ValueError(
+            f"the prompt is empty (shape {tuple(idx.shape)}): give at least one token, for example the index of '\\n'"
+        )
+    if idx.ndim not in (1, 2):
         raise ValueError(f"idx must have shape (t,) or (B, t) with t >= 1, got shape {tuple(idx.shape)}")
     if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
         raise TypeError(f"idx must hold integer token indices, got dtype {idx.dtype}")
@@ -208,23 +227,29 @@ def generate(
     if low < 0 or high >= model.n_vocab:
         bad = low if low < 0 else high
         raise ValueError(f"token index {bad} is out of range for n_vocab={model.n_vocab} (0..{model.n_vocab - 1})")
-    parameter = next(model.parameters(), None)
-    sequence = idx.long().to(parameter.device if parameter is not None else idx.device)
-    sequence = sequence.unsqueeze(0) if idx.ndim == 1 else sequence  # (B, t)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for _ in range(max_new_tokens):
-                window = sequence[:, -model.context_size :]  # (B, t') with t' <= T
-                logits = model(window)[:, -1, :]  # (B, V): the scores of the next token
-                next_idx = sample_next(logits, temperature, top_k, top_p, generator=generator)  # (B,)
-                sequence = torch.cat([sequence, next_idx.unsqueeze(1)], dim=1)  # (B, t + 1)
-    finally:
-        model.train(was_training)
-    return sequence[0] if idx.ndim == 1 else sequence
+    return idx.long().reshape(-1, idx.shape[-1]).to(_model_device(model))  # (B, t)
 
-# %% ../notebooks/08_sampling.ipynb #b7331001
+# %% ../notebooks/08_sampling.ipynb #b89bae85
+def generate(model: LanguageModel, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+             top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Extend the prompt `idx` by `max_new_tokens` tokens sampled from `model`; return prompt + new tokens.
+
+    `idx`: token indices `(t,)` or `(B, t)`, `t >= 1`, a list or a tensor on any device. The result
+    has the same number of dimensions, `t + max_new_tokens` long, on the model's device. Each step
+    feeds the last `model.context_size` tokens and calls `sample_next`. Runs under `no_grad` in
+    evaluation mode, then restores the model's mode.
+    """
+    _check_sampling_options(temperature, top_k, top_p, generator)
+    sequence = _check_prompt(model, idx, max_new_tokens)  # (B, t) on the model's device
+    with evaluation_mode(model), torch.no_grad():
+        for _ in range(max_new_tokens):
+            window = sequence[:, -model.context_size :]  # (B, t') with t' <= T
+            logits = model(window)[:, -1, :]  # (B, V): the scores of the next token
+            next_idx = sample_next(logits, temperature, top_k, top_p, generator=generator)  # (B,)
+            sequence = torch.cat([sequence, next_idx.unsqueeze(1)], dim=1)  # (B, t + 1)
+    return sequence[0] if torch.as_tensor(idx).ndim == 1 else sequence
+
+# %% ../notebooks/08_sampling.ipynb #ce21b6ea
 def explore(
     model: LanguageModel,
     tokenizer,
@@ -240,22 +265,20 @@ def explore(
     """Print a table of the `n_top` most likely next tokens after `prompt`, and sampled continuations.
 
     Each row is `(token, alpha, sampled_prob)`: the model's probability, and the probability
-    after `temperature`, `top_k` and `top_p` (0 where a cut removed the token; `temperature=0`
-    puts all of it on the argmax). `tokenizer` is any object with `encode(str) -> list[int]` and
-    `decode(list[int]) -> str`. Returns the rows.
+    after `temperature`, `top_k` and `top_p` (`sampling_probs`: 0 where a cut removed the token;
+    `temperature=0` puts all of it on the argmax). `tokenizer` is any object with
+    `encode(str) -> list[int]` and `decode(list[int]) -> str`. Like `generate`, it runs in
+    evaluation mode on the model's device and restores the model's mode. Returns the rows.
     """
     _check_sampling_options(temperature, top_k, top_p)
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError(f"prompt must be a non-empty string (start from '\\n' if you have nothing to say), got {prompt!r}")
     idx = tokenizer.encode(prompt)
-    with torch.no_grad():
-        logits = model(torch.tensor(idx[-model.context_size :]))[0, -1].double()  # (V,)
+    window = _check_prompt(model, idx[-model.context_size :], n_tokens)  # (1, t) on the model's device
+    with evaluation_mode(model), torch.no_grad():
+        logits = model(window)[0, -1].float()  # (V,)
     alpha = softmax(logits)
-    if temperature == 0:
-        final = torch.zeros_like(alpha).scatter(0, alpha.argmax().unsqueeze(0), 1.0)
-    else:
-        shaped = apply_temperature(logits, temperature)
-        shaped = top_k_filter(shaped, top_k) if top_k is not None else shaped
-        shaped = top_p_filter(shaped, top_p) if top_p is not None else shaped
-        final = softmax(shaped)
+    final = sampling_probs(logits, temperature, top_k, top_p)
     rows = []
     print(f"after {prompt[-30:]!r}  (temperature={temperature}, top_k={top_k}, top_p={top_p})")
     print(f"{'rank':>4}  {'token':<8} {'alpha':>7} {'sampled':>8}")

@@ -10,13 +10,18 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from torch.utils._python_dispatch import TorchDispatchMode
+
 import llm_course.sampling as sampling
 from llm_course.models import BigramModel, LanguageModel
 from llm_course.sampling import (
     apply_temperature,
     entropy,
+    evaluation_mode,
+    explore,
     generate,
     sample_next,
+    sampling_probs,
     top_k_filter,
     top_p_filter,
 )
@@ -96,6 +101,7 @@ def test_top_p_never_returns_a_token_outside_the_smallest_set_reaching_p(seed, n
     probs = torch.softmax(logits, -1).tolist()
     partial_sums = torch.tensor(sorted(probs, reverse=True)).cumsum(0)
     assume(bool(((partial_sums - p).abs() > 1e-9).all()))  # stay off the floating-point boundary
+    assume(len(set(probs)) == len(probs))  # ties are the next test's business
     nucleus = smallest_nucleus(probs, p)
     draws = sample_next(logits.expand(300, -1), top_p=p, generator=torch.Generator().manual_seed(seed))
     assert set(draws.tolist()) <= nucleus
@@ -254,3 +260,167 @@ def test_generate_bad_input_raises_naming_the_value(idx, max_new_tokens, error, 
         generate(RecordingModel(), idx, max_new_tokens)
     with pytest.raises(TypeError, match="Linear"):
         generate(torch.nn.Linear(2, 2), [1], 3)
+
+
+def test_top_p_breaks_ties_by_index():
+    """The course's tie rule: equal probabilities are sorted by index (a stable sort), smaller first."""
+    assert torch.isfinite(top_p_filter(torch.zeros(4), 0.5)).tolist() == [True, True, False, False]
+    assert torch.isfinite(top_p_filter(torch.tensor([0.2, 0.4, 0.4]).log(), 0.3)).tolist() == [False, True, False]
+    many = torch.zeros(3, 65)  # 65 equal tokens: an unstable sort scrambles them
+    kept = torch.isfinite(top_p_filter(many, 0.1))
+    assert all(torch.nonzero(row).flatten().tolist() == list(range(7)) for row in kept)  # 6/65 < 0.1 <= 7/65
+
+
+def test_sampling_probs_is_what_sample_next_draws_from():
+    generator = torch.Generator().manual_seed(7)
+    logits = torch.randn(3, 12, generator=generator) * 2
+    for options in (dict(), dict(temperature=0.7), dict(top_k=4), dict(top_p=0.6), dict(temperature=1.5, top_k=5, top_p=0.8)):
+        expected = logits / options.get("temperature", 1.0)
+        if "top_k" in options:
+            expected = top_k_filter(expected, options["top_k"])
+        if "top_p" in options:
+            expected = top_p_filter(expected, options["top_p"])
+        probs = sampling_probs(logits, **options)
+        assert torch.allclose(probs, torch.softmax(expected, -1), atol=1e-6)
+        draws = sample_next(logits.repeat(300, 1), **options, generator=torch.Generator().manual_seed(0))
+        assert bool((probs.repeat(300, 1).gather(1, draws[:, None]) > 0).all()), "never a token of probability 0"
+    greedy = sampling_probs(torch.tensor([[0.0, 2.0, 2.0], [5.0, 1.0, 0.0]]), temperature=0)
+    assert greedy.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]  # all the mass on the first argmax
+
+
+class NoFloat64(TorchDispatchMode):
+    """Records every PyTorch operation that creates or reads a float64 tensor (Apple's MPS has no float64)."""
+
+    def __init__(self):
+        super().__init__()
+        self.offenders: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        tensors = [x for x in (*args, *(kwargs or {}).values()) if isinstance(x, torch.Tensor)]
+        tensors += [x for x in (out if isinstance(out, (tuple, list)) else [out]) if isinstance(x, torch.Tensor)]
+        if any(x.dtype == torch.float64 for x in tensors):
+            self.offenders.append(str(func))
+        return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_sample_next_and_generate_never_use_float64(dtype):
+    logits = (torch.randn(4, 30, generator=torch.Generator().manual_seed(0)) * 3).to(dtype)
+    model = RecordingModel()
+    with NoFloat64() as mode:
+        for options in (dict(), dict(temperature=0), dict(temperature=1e-300), dict(temperature=0.7, top_k=5, top_p=0.9)):
+            draws = sample_next(logits, **options, generator=torch.Generator().manual_seed(1))
+            assert draws.dtype == torch.long and draws.shape == (4,)
+        generate(model, [1, 2], 5, top_k=3, top_p=0.9, generator=torch.Generator().manual_seed(0))
+        explore(model, StandInTokenizer(), "abc", temperature=0.8, top_k=3, top_p=0.9, n_samples=1, n_tokens=3)
+    assert mode.offenders == [], f"float64 used by {sorted(set(mode.offenders))}"
+
+
+def test_half_precision_logits_sample_like_float32():
+    logits = torch.randn(6, 20, generator=torch.Generator().manual_seed(2)).to(torch.bfloat16)
+    assert torch.equal(sample_next(logits, temperature=0), logits.float().argmax(-1))
+    a = sample_next(logits, top_k=5, generator=torch.Generator().manual_seed(3))
+    b = sample_next(logits.float(), top_k=5, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b), "bfloat16 logits are sampled in float32, from the same numbers"
+
+
+def test_the_draw_happens_where_the_generator_lives(monkeypatch):
+    """A CPU generator with logits elsewhere: the probabilities move to the generator's device, the result back."""
+    seen = []
+    real_multinomial = torch.multinomial
+
+    def spy(probs, num_samples, generator=None, **kwargs):
+        seen.append((probs.device, None if generator is None else generator.device))
+        return real_multinomial(probs, num_samples, generator=generator, **kwargs)
+
+    monkeypatch.setattr(torch, "multinomial", spy)
+    logits = torch.randn(3, 8, generator=torch.Generator().manual_seed(4), device=torch.device("cpu"))
+    generator = torch.Generator(device=torch.device("cpu")).manual_seed(5)
+    draws = sample_next(logits, generator=generator)
+    assert seen == [(generator.device, generator.device)]
+    assert draws.device == logits.device
+    sample_next(logits)  # no generator: the draw happens on the logits' device
+    assert seen[-1] == (logits.device, None)
+
+
+def test_generate_moves_the_prompt_to_the_model_device(monkeypatch):
+    model = RecordingModel()
+    asked = []
+
+    def stand_in_device(m):
+        asked.append(m)
+        return torch.device("cpu")  # stands in for "cuda" or "mps" on a machine without them
+
+    monkeypatch.setattr(sampling, "_model_device", stand_in_device)
+    out = generate(model, torch.tensor([1, 2], dtype=torch.int32), 3, generator=torch.Generator().manual_seed(0))
+    assert asked == [model]
+    assert out.dtype == torch.long and out.device == torch.device("cpu")
+    assert all(x.device == torch.device("cpu") and x.dtype == torch.long for x in model.inputs)
+
+
+def test_model_device_reads_parameters_then_buffers():
+    assert sampling._model_device(RecordingModel()) == torch.device("cpu")
+    assert sampling._model_device(torch.nn.Identity()) == torch.device("cpu")  # no parameters at all
+    holder = torch.nn.Module()
+    holder.register_buffer("table", torch.zeros(2, device="cpu"))
+    assert sampling._model_device(holder) == torch.device("cpu")
+
+
+class FailingModel(RecordingModel):
+    """Raises on its third call, as an out-of-memory error would half-way through generation."""
+
+    def forward(self, idx):
+        if len(self.inputs) == 2:
+            raise RuntimeError("boom on the third step")
+        return super().forward(idx)
+
+
+def test_evaluation_mode_restores_every_mode_even_after_an_error():
+    model = FailingModel()
+    model.train()
+    model.extra = torch.nn.Dropout(0.5).eval()  # a submodule in another mode than its parent
+    with pytest.raises(RuntimeError, match="boom"):
+        generate(model, [1], 5, generator=torch.Generator().manual_seed(0))
+    assert model.training_flags == [False, False], "the model ran in evaluation mode"
+    assert model.training and not model.extra.training, "every module is back in its own mode"
+    with evaluation_mode(model):
+        assert not model.training and not model.extra.training
+    assert model.training and not model.extra.training
+
+
+class StandInTokenizer:
+    """Characters a..g are indices 0..6 (RecordingModel has n_vocab = 7)."""
+
+    def encode(self, text):
+        return [ord(c) - ord("a") for c in text]
+
+    def decode(self, indices):
+        return "".join(chr(ord("a") + i) for i in indices)
+
+
+def test_explore_restores_the_mode_and_prints_the_rows_of_sampling_probs(capsys):
+    model = RecordingModel(context_size=4).train()
+    rows = explore(model, StandInTokenizer(), "abcdefg", temperature=0.8, top_k=3, n_top=7, n_samples=2, n_tokens=4)
+    assert model.training and not any(model.training_flags)
+    assert max(x.shape[1] for x in model.inputs) <= 4, "explore crops the prompt to the context size"
+    logits = model.table[6]  # the model's logits after 'g' (a bigram table)
+    alpha, final = torch.softmax(logits, -1), sampling_probs(logits, 0.8, 3)
+    order = alpha.argsort(descending=True).tolist()
+    assert [token for token, _, _ in rows] == [chr(ord("a") + i) for i in order]
+    assert [a for _, a, _ in rows] == pytest.approx(alpha[order].tolist())
+    assert [f for _, _, f in rows] == pytest.approx(final[order].tolist())
+    printed = capsys.readouterr().out
+    assert printed.count("sample:") == 2 and "tokens that can be drawn: 3" in printed
+
+
+@pytest.mark.parametrize("prompt", ["", None])
+def test_explore_refuses_an_empty_prompt(prompt):
+    with pytest.raises(ValueError, match="prompt must be a non-empty string"):
+        explore(RecordingModel(), StandInTokenizer(), prompt)
+
+
+def test_generate_refuses_an_empty_prompt_clearly():
+    for empty in ([], torch.zeros(0, dtype=torch.long), torch.zeros(2, 0, dtype=torch.long)):
+        with pytest.raises(ValueError, match="the prompt is empty"):
+            generate(RecordingModel(), empty, 3)
