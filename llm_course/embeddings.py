@@ -32,23 +32,21 @@ def check_size(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
-def check_token_indices(indices: torch.Tensor, n_vocab: int, what: str = "token index") -> None:
+def check_token_indices(indices: torch.Tensor, n_vocab: int, name: str = "token indices") -> None:
     """Raise a clear error unless `indices` is an integer tensor with entries in 0..n_vocab-1.
 
     Reading the smallest and largest index is the one host synchronisation of a forward pass; it
     is skipped inside `torch.compile`, where reading values would split the compiled graph.
     """
     if not isinstance(indices, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor of integers, got {type(indices).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor of integers, got {type(indices).__name__}")
     if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
-        raise TypeError(f"{what} must hold integers, got dtype {indices.dtype}")
+        raise TypeError(f"{name} must hold integers, got dtype {indices.dtype}")
     if indices.numel() > 0 and not torch.compiler.is_compiling():
         low, high = torch.stack(torch.aminmax(indices)).tolist()  # one read from the device
         if low < 0 or high >= n_vocab:
             bad = low if low < 0 else high
-            raise ValueError(
-                f"{what} {bad} is out of range for n_vocab={n_vocab}: the table has {n_vocab} rows (0..{n_vocab - 1})"
-            )
+            raise ValueError(f"token index {bad} is out of range for n_vocab={n_vocab} (valid indices: 0..{n_vocab - 1})")
 
 
 def check_length(t, context_size: int) -> None:

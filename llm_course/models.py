@@ -6,10 +6,10 @@
 `LanguageModel` is the base class of every model in the course: it maps a batch of token-index
 sequences `idx` of shape `(B, t)`, `1 <= t <= context_size`, to logits `(B, t, n_vocab)`, and
 `next_token_probs` turns the last position's logits into a probability vector. It checks its
-input (type, dtype, shape, index range, length) before computing anything. `softmax` is written
-out with the maximum subtracted. Three models honour the contract: `UniformModel` (knows
-nothing), `BigramCounts` (maximum-likelihood bigram probabilities from counts, with additive
-smoothing) and `BigramModel` (a learnable table of bigram logits).
+input (type, dtype, shape, length, index range) before computing anything, once per call.
+`softmax` is written out with the maximum subtracted. Three models honour the contract:
+`UniformModel` (knows nothing), `BigramCounts` (maximum-likelihood bigram probabilities from
+counts, with additive smoothing) and `BigramModel` (a learnable table of bigram logits).
 
 Left out on purpose: training (`llm_course.training`), sampling (`llm_course.sampling`) and
 models that look further back than one token (`llm_course.gpt`).
@@ -18,11 +18,51 @@ models that look further back than one token (`llm_course.gpt`).
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['softmax', 'LanguageModel', 'UniformModel', 'BigramCounts', 'BigramModel']
+__all__ = ['check_token_sequences', 'check_counts', 'check_text_indices', 'softmax', 'LanguageModel', 'UniformModel',
+           'BigramCounts', 'BigramModel']
 
 # %% ../notebooks/05_the_llm_function.ipynb #f9c003c2
 import torch
 from torch import nn
+
+from .embeddings import check_length, check_size, check_token_indices
+
+
+def check_token_sequences(idx, n_vocab: int, context_size: int) -> torch.Tensor:
+    """`idx` as a `(B, t)` tensor of `torch.long` token indices, or a clear error.
+
+    `TypeError` for a non-tensor or a non-integer dtype; `ValueError` for a shape that is not
+    `(t,)` or `(B, t)`, a length `t` outside `1..context_size`, or an index outside
+    `0..n_vocab-1`; each message names the offending value and the limit. The cheap checks of
+    the shape come first; reading the index range is the one host synchronisation.
+    """
+    if not isinstance(idx, torch.Tensor):
+        raise TypeError(f"idx must be a torch.Tensor of token indices, got {type(idx).__name__}")
+    if idx.ndim not in (1, 2):
+        raise ValueError(f"idx must have shape (t,) or (B, t), got shape {tuple(idx.shape)}")
+    batch = idx if idx.ndim == 2 else idx.unsqueeze(0)  # (t,) -> (1, t)
+    check_length(batch.shape[1], context_size)
+    check_token_indices(batch, n_vocab, name="idx")
+    return batch.long()
+
+
+def check_counts(counts, smoothing) -> None:
+    """Raise `ValueError` unless `counts` is a square (V, V) tensor and `smoothing >= 0`."""
+    if not isinstance(counts, torch.Tensor) or counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        shape = tuple(counts.shape) if isinstance(counts, torch.Tensor) else type(counts).__name__
+        raise ValueError(f"counts must be a square (V, V) tensor, got {shape}")
+    if not smoothing >= 0:
+        raise ValueError(f"smoothing must be >= 0, got {smoothing!r}")
+
+
+def check_text_indices(indices, n_vocab: int) -> torch.Tensor:
+    """A text's token indices (a list or a 1-D integer tensor of at least 2) as a long tensor, or a clear error."""
+    check_size("n_vocab", n_vocab)
+    indices = torch.as_tensor(indices)
+    if indices.ndim != 1 or len(indices) < 2:
+        raise ValueError(f"indices must be a 1-D sequence of at least 2 tokens, got shape {tuple(indices.shape)}")
+    check_token_indices(indices, n_vocab)
+    return indices.long()
 
 # %% ../notebooks/05_the_llm_function.ipynb #ee62f7d0
 def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -42,52 +82,29 @@ class LanguageModel(nn.Module):
     """Base class of every model: token indices `(B, t)` -> logits `(B, t, n_vocab)`.
 
     Subclasses implement `forward(idx)`, calling `self.check_input(idx)` first; position `j` of
-    the logits scores the token that follows `idx[:, : j + 1]`. A 1-D input `(t,)` is treated as
-    a batch of one, so `forward` returns `(1, t, n_vocab)` for it.
+    the logits scores the token that follows `idx[:, : j + 1]`.
     """
 
     def __init__(self, n_vocab: int, context_size: int):
         super().__init__()
-        for name, value in (("n_vocab", n_vocab), ("context_size", context_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_size("n_vocab", n_vocab), check_size("context_size", context_size)
         self.n_vocab = n_vocab  # number of tokens in the vocabulary, V
         self.context_size = context_size  # longest input the model accepts, T
 
     def check_input(self, idx: torch.Tensor) -> torch.Tensor:
-        """Validate `idx` and return it as a `(B, t)` tensor of `torch.long` token indices.
-
-        Raises `TypeError` for a non-tensor or a non-integer dtype, and `ValueError` for a shape
-        that is not `(t,)` or `(B, t)`, a length `t` outside `1..context_size`, or an index outside
-        `0..n_vocab-1`; each message names the offending value and the limit. (Inside
-        `torch.compile` the index range is not read, which would split the compiled graph.)
-        """
-        if not isinstance(idx, torch.Tensor):
-            raise TypeError(f"idx must be a torch.Tensor of token indices, got {type(idx).__name__}")
-        if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
-            raise TypeError(f"idx must hold integer token indices, got dtype {idx.dtype}")
-        if idx.ndim not in (1, 2):
-            raise ValueError(f"idx must have shape (t,) or (B, t), got shape {tuple(idx.shape)}")
-        if idx.ndim == 1:
-            idx = idx.unsqueeze(0)  # (t,) -> (1, t)
-        t = idx.shape[1]
-        if not 1 <= t <= self.context_size:
-            raise ValueError(f"sequence length t={t} is outside 1..context_size={self.context_size}")
-        if idx.numel() > 0 and not torch.compiler.is_compiling():  # reading values would split a compiled graph
-            low, high = idx.min().item(), idx.max().item()
-            if low < 0:
-                raise ValueError(f"token index {low} is negative; indices must lie in 0..n_vocab-1={self.n_vocab - 1}")
-            if high >= self.n_vocab:
-                raise ValueError(f"token index {high} is out of range for n_vocab={self.n_vocab} (0..{self.n_vocab - 1})")
-        return idx.long()
+        """`idx` as a validated `(B, t)` tensor of `torch.long` indices; a clear error otherwise."""
+        return check_token_sequences(idx, self.n_vocab, self.context_size)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, V)
         raise NotImplementedError("a LanguageModel subclass implements forward(idx) -> logits (B, t, n_vocab)")
 
+    def next_token_logits(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, V)
+        """The logits of the last position only: the scores of the token that comes next."""
+        return self(idx)[:, -1, :]
+
     def next_token_probs(self, idx: torch.Tensor) -> torch.Tensor:
         """alpha: the next-token distribution after each sequence, `(B, n_vocab)`; `(n_vocab,)` for a 1-D `idx`."""
-        logits = self(idx)  # (B, t, V); forward checks idx
-        probs = softmax(logits[:, -1, :].float(), dim=-1)  # (B, V)
+        probs = softmax(self.next_token_logits(idx).float(), dim=-1)  # (B, V)
         return probs[0] if idx.ndim == 1 else probs
 
 # %% ../notebooks/05_the_llm_function.ipynb #4dd02525
@@ -102,51 +119,32 @@ class UniformModel(LanguageModel):
         idx = self.check_input(idx)  # (B, t)
         return torch.zeros(*idx.shape, self.n_vocab, device=idx.device)  # (B, t, V)
 
-# %% ../notebooks/05_the_llm_function.ipynb #eac23165
+# %% ../notebooks/05_the_llm_function.ipynb #6842c832
 class BigramCounts(LanguageModel):
-    """A bigram model from counts: alpha_j after token i is (N_ij + smoothing) / sum_k (N_ik + smoothing).
+    """A bigram model from counts: P(next = j | last = i) = (N_ij + smoothing) / sum_k (N_ik + smoothing).
 
     `counts[i, j]` is how often token `j` follows token `i`; `probs` is the smoothed table, each
-    row summing to 1 (a row with no counts and `smoothing=0` is uniform). Build one from a text's
-    token indices with `BigramCounts.from_indices`. The model reads only the last token, so
-    `context_size` (default 1024) is just the longest input it accepts.
+    row summing to 1 (a row with no counts and `smoothing=0` is uniform).
 
     >>> model = BigramCounts.from_indices([0, 1, 0, 1, 1], n_vocab=2, smoothing=0.0)
-    >>> model.counts.tolist()
-    [[0, 2], [1, 1]]
-    >>> model.probs.tolist()
-    [[0.0, 1.0], [0.5, 0.5]]
+    >>> model.counts.tolist(), model.probs.tolist()
+    ([[0, 2], [1, 1]], [[0.0, 1.0], [0.5, 0.5]])
     """
 
     def __init__(self, counts: torch.Tensor, smoothing: float = 1.0, context_size: int = 1024):
-        if not isinstance(counts, torch.Tensor) or counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
-            shape = tuple(counts.shape) if isinstance(counts, torch.Tensor) else type(counts).__name__
-            raise ValueError(f"counts must be a square (V, V) tensor, got {shape}")
-        if not smoothing >= 0:
-            raise ValueError(f"smoothing must be >= 0, got {smoothing!r}")
+        check_counts(counts, smoothing)
         super().__init__(n_vocab=counts.shape[0], context_size=context_size)
         self.smoothing = float(smoothing)
-        smoothed = counts.double() + self.smoothing  # (V, V)
+        smoothed = counts.double() + self.smoothing  # (V, V): N_ij + lambda
         totals = smoothed.sum(dim=1, keepdim=True)  # (V, 1)
-        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-300), 1.0 / self.n_vocab)
+        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-300), 1.0 / self.n_vocab)  # empty row: uniform
         self.register_buffer("counts", counts.clone())  # (V, V) how often j follows i
         self.register_buffer("probs", probs.float())  # (V, V) each row sums to 1
 
     @classmethod
     def from_indices(cls, indices, n_vocab: int, smoothing: float = 1.0, context_size: int = 1024) -> BigramCounts:
-        """Count the bigrams of a sequence of token indices (a list or a 1-D integer tensor)."""
-        if isinstance(n_vocab, bool) or not isinstance(n_vocab, int) or n_vocab < 1:
-            raise ValueError(f"n_vocab must be a positive int, got {n_vocab!r}")
-        indices = torch.as_tensor(indices)
-        if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
-            raise TypeError(f"indices must be integer token indices, got dtype {indices.dtype}")
-        if indices.ndim != 1 or len(indices) < 2:
-            raise ValueError(f"indices must be a 1-D sequence of at least 2 tokens, got shape {tuple(indices.shape)}")
-        low, high = indices.min().item(), indices.max().item()
-        if low < 0 or high >= n_vocab:
-            bad = low if low < 0 else high
-            raise ValueError(f"token index {bad} is out of range for n_vocab={n_vocab} (0..{n_vocab - 1})")
-        indices = indices.long()
+        """Count the bigrams of a text's token indices (a list or a 1-D integer tensor)."""
+        indices = check_text_indices(indices, n_vocab)  # (N,)
         pairs = indices[:-1] * n_vocab + indices[1:]  # bigram (i, j) as one number i * V + j
         counts = torch.bincount(pairs, minlength=n_vocab * n_vocab).reshape(n_vocab, n_vocab)  # (V, V)
         return cls(counts, smoothing=smoothing, context_size=context_size)

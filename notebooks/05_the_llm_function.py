@@ -45,20 +45,22 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # %% [markdown]
 # ## The contract
 #
-# Write $\mathcal{S}^{\le T}$ for the set of sequences of at most $T$ token indices, and
-# $\Delta^{n_{\text{vocab}}}$ for the set of probability vectors over the vocabulary:
+# Write $\mathcal{I}=\{1,\dots,n_{\text{vocab}}\}$ for the token indices, $\mathcal{I}^{\le T}$
+# for the sequences of 1 to $T$ of them, and $\Delta^{n_{\text{vocab}}}$ for the probability
+# vectors over the vocabulary. An LLM is a function
 #
 # $$
-# \text{LLM}_\theta:\ (s_1,\dots,s_t)\ \mapsto\ \boldsymbol\alpha,\qquad 1\le t\le T,\qquad
+# \text{LLM}_\theta:\ \mathcal{I}^{\le T}\to\Delta^{n_{\text{vocab}}},\qquad
+# (s_1,\dots,s_t)\ \mapsto\ \boldsymbol\alpha,\qquad
 # \alpha_i\ge 0,\quad \sum_{i=1}^{n_{\text{vocab}}}\alpha_i=1 .
 # $$
 #
 # $\alpha_i$ is the probability the model gives to token $i$ coming next, after $s_t$. Three
 # things belong to the contract and every model of the course honours them:
 #
-# 1. **The input is token indices**: integers $s_j\in\{1,\dots,n_{\text{vocab}}\}$ in the maths,
+# 1. **The input is token indices**, not text: integers $s_j\in\mathcal{I}$ in the maths,
 #    `0 <= idx < n_vocab` in the code (0-based, as always in code).
-# 2. **Any length from 1 to $T$** (`context_size`). A sequence longer than $T$ is an error, not
+# 2. **Any length $t$ from 1 to $T$** (`context_size`). A sequence longer than $T$ is an error, not
 #    something silently cut.
 # 3. **The output is a probability vector** over all $n_{\text{vocab}}$ tokens.
 #
@@ -68,19 +70,19 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # $(s_1,\dots,s_j)$. (Notebook 07 shows why scoring every position at once is what makes training
 # efficient.) `next_token_probs` turns the last position's scores into $\boldsymbol\alpha$ with a
 # softmax. The base class `LanguageModel` holds the sizes and checks the input, *before* any
-# computation, with an error that names what is wrong.
+# computation, with an error that names what is wrong (the checks sit in a folded cell below).
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 """The LLM as a function: the contract every model honours, softmax, and the simplest models.
 
 `LanguageModel` is the base class of every model in the course: it maps a batch of token-index
 sequences `idx` of shape `(B, t)`, `1 <= t <= context_size`, to logits `(B, t, n_vocab)`, and
 `next_token_probs` turns the last position's logits into a probability vector. It checks its
-input (type, dtype, shape, index range, length) before computing anything. `softmax` is written
-out with the maximum subtracted. Three models honour the contract: `UniformModel` (knows
-nothing), `BigramCounts` (maximum-likelihood bigram probabilities from counts, with additive
-smoothing) and `BigramModel` (a learnable table of bigram logits).
+input (type, dtype, shape, length, index range) before computing anything, once per call.
+`softmax` is written out with the maximum subtracted. Three models honour the contract:
+`UniformModel` (knows nothing), `BigramCounts` (maximum-likelihood bigram probabilities from
+counts, with additive smoothing) and `BigramModel` (a learnable table of bigram logits).
 
 Left out on purpose: training (`llm_course.training`), sampling (`llm_course.sampling`) and
 models that look further back than one token (`llm_course.gpt`).
@@ -88,10 +90,50 @@ models that look further back than one token (`llm_course.gpt`).
 
 from __future__ import annotations
 
-# %%
+# %% jupyter={"source_hidden": true}
 #| export
 import torch
 from torch import nn
+
+from llm_course.embeddings import check_length, check_size, check_token_indices
+
+
+def check_token_sequences(idx, n_vocab: int, context_size: int) -> torch.Tensor:
+    """`idx` as a `(B, t)` tensor of `torch.long` token indices, or a clear error.
+
+    `TypeError` for a non-tensor or a non-integer dtype; `ValueError` for a shape that is not
+    `(t,)` or `(B, t)`, a length `t` outside `1..context_size`, or an index outside
+    `0..n_vocab-1`; each message names the offending value and the limit. The cheap checks of
+    the shape come first; reading the index range is the one host synchronisation.
+    """
+    if not isinstance(idx, torch.Tensor):
+        raise TypeError(f"idx must be a torch.Tensor of token indices, got {type(idx).__name__}")
+    if idx.ndim not in (1, 2):
+        raise ValueError(f"idx must have shape (t,) or (B, t), got shape {tuple(idx.shape)}")
+    batch = idx if idx.ndim == 2 else idx.unsqueeze(0)  # (t,) -> (1, t)
+    check_length(batch.shape[1], context_size)
+    check_token_indices(batch, n_vocab, name="idx")
+    return batch.long()
+
+
+def check_counts(counts, smoothing) -> None:
+    """Raise `ValueError` unless `counts` is a square (V, V) tensor and `smoothing >= 0`."""
+    if not isinstance(counts, torch.Tensor) or counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        shape = tuple(counts.shape) if isinstance(counts, torch.Tensor) else type(counts).__name__
+        raise ValueError(f"counts must be a square (V, V) tensor, got {shape}")
+    if not smoothing >= 0:
+        raise ValueError(f"smoothing must be >= 0, got {smoothing!r}")
+
+
+def check_text_indices(indices, n_vocab: int) -> torch.Tensor:
+    """A text's token indices (a list or a 1-D integer tensor of at least 2) as a long tensor, or a clear error."""
+    check_size("n_vocab", n_vocab)
+    indices = torch.as_tensor(indices)
+    if indices.ndim != 1 or len(indices) < 2:
+        raise ValueError(f"indices must be a 1-D sequence of at least 2 tokens, got shape {tuple(indices.shape)}")
+    check_token_indices(indices, n_vocab)
+    return indices.long()
+
 
 # %% [markdown]
 # ## Softmax, and why it subtracts the maximum
@@ -147,21 +189,22 @@ def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 print("softmax of [1000, 1001, 1002]:", [round(p, 4) for p in softmax(large).tolist()])
 extreme = torch.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]])
 print("softmax of ±1e4:", [[round(p, 4) for p in row] for row in softmax(extreme).tolist()])
-assert torch.isfinite(softmax(extreme)).all()
 random_logits = torch.randn(4, 7, generator=torch.Generator().manual_seed(0)) * 30
-assert torch.allclose(softmax(random_logits), torch.softmax(random_logits, dim=-1), atol=1e-6)
-assert torch.allclose(softmax(random_logits, dim=0), torch.softmax(random_logits, dim=0), atol=1e-6)
+for dim in (0, -1):
+    assert torch.allclose(softmax(random_logits, dim=dim), torch.softmax(random_logits, dim=dim), atol=1e-6)
 print("our softmax equals torch.softmax")
 
 # %% [markdown]
 # ## `LanguageModel`: the contract in code
 #
-# The base class stores $n_{\text{vocab}}$ and $T$ and checks an input in the order a reader
-# would: is it a tensor, does it hold integers, is it a sequence `(t,)` or a batch `(B, t)`, is
-# its length between 1 and $T$, is every index a token of the vocabulary. A 1-D input is a single
-# sequence; `check_input` returns it as a batch of one, so `forward` of a 1-D input returns logits
-# of shape `(1, t, n_vocab)`, while `next_token_probs` of a 1-D input returns a vector
-# `(n_vocab,)`. Subclasses only write `forward`, and call `check_input` first.
+# The base class stores $n_{\text{vocab}}$ and $T$, and `check_input` checks an input in the
+# order a reader would: is it a tensor, is it a sequence `(t,)` or a batch `(B, t)`, is its length
+# between 1 and $T$, does it hold integers, is every index a token of the vocabulary. A 1-D input
+# is a single sequence; `check_input` returns it as a batch of one, so `forward` of a 1-D input
+# returns logits of shape `(1, t, n_vocab)`, while `next_token_probs` of a 1-D input returns a
+# vector `(n_vocab,)`. Subclasses only write `forward`, and call `check_input` first, once.
+# `next_token_probs` asks `next_token_logits` for the last position's scores; a model that can
+# compute them more cheaply than all `t` positions (the GPT of notebook 06) replaces it.
 
 # %%
 #| export
@@ -169,52 +212,29 @@ class LanguageModel(nn.Module):
     """Base class of every model: token indices `(B, t)` -> logits `(B, t, n_vocab)`.
 
     Subclasses implement `forward(idx)`, calling `self.check_input(idx)` first; position `j` of
-    the logits scores the token that follows `idx[:, : j + 1]`. A 1-D input `(t,)` is treated as
-    a batch of one, so `forward` returns `(1, t, n_vocab)` for it.
+    the logits scores the token that follows `idx[:, : j + 1]`.
     """
 
     def __init__(self, n_vocab: int, context_size: int):
         super().__init__()
-        for name, value in (("n_vocab", n_vocab), ("context_size", context_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_size("n_vocab", n_vocab), check_size("context_size", context_size)
         self.n_vocab = n_vocab  # number of tokens in the vocabulary, V
         self.context_size = context_size  # longest input the model accepts, T
 
     def check_input(self, idx: torch.Tensor) -> torch.Tensor:
-        """Validate `idx` and return it as a `(B, t)` tensor of `torch.long` token indices.
-
-        Raises `TypeError` for a non-tensor or a non-integer dtype, and `ValueError` for a shape
-        that is not `(t,)` or `(B, t)`, a length `t` outside `1..context_size`, or an index outside
-        `0..n_vocab-1`; each message names the offending value and the limit. (Inside
-        `torch.compile` the index range is not read, which would split the compiled graph.)
-        """
-        if not isinstance(idx, torch.Tensor):
-            raise TypeError(f"idx must be a torch.Tensor of token indices, got {type(idx).__name__}")
-        if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
-            raise TypeError(f"idx must hold integer token indices, got dtype {idx.dtype}")
-        if idx.ndim not in (1, 2):
-            raise ValueError(f"idx must have shape (t,) or (B, t), got shape {tuple(idx.shape)}")
-        if idx.ndim == 1:
-            idx = idx.unsqueeze(0)  # (t,) -> (1, t)
-        t = idx.shape[1]
-        if not 1 <= t <= self.context_size:
-            raise ValueError(f"sequence length t={t} is outside 1..context_size={self.context_size}")
-        if idx.numel() > 0 and not torch.compiler.is_compiling():  # reading values would split a compiled graph
-            low, high = idx.min().item(), idx.max().item()
-            if low < 0:
-                raise ValueError(f"token index {low} is negative; indices must lie in 0..n_vocab-1={self.n_vocab - 1}")
-            if high >= self.n_vocab:
-                raise ValueError(f"token index {high} is out of range for n_vocab={self.n_vocab} (0..{self.n_vocab - 1})")
-        return idx.long()
+        """`idx` as a validated `(B, t)` tensor of `torch.long` indices; a clear error otherwise."""
+        return check_token_sequences(idx, self.n_vocab, self.context_size)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, t, V)
         raise NotImplementedError("a LanguageModel subclass implements forward(idx) -> logits (B, t, n_vocab)")
 
+    def next_token_logits(self, idx: torch.Tensor) -> torch.Tensor:  # (B, t) -> (B, V)
+        """The logits of the last position only: the scores of the token that comes next."""
+        return self(idx)[:, -1, :]
+
     def next_token_probs(self, idx: torch.Tensor) -> torch.Tensor:
         """alpha: the next-token distribution after each sequence, `(B, n_vocab)`; `(n_vocab,)` for a 1-D `idx`."""
-        logits = self(idx)  # (B, t, V); forward checks idx
-        probs = softmax(logits[:, -1, :].float(), dim=-1)  # (B, V)
+        probs = softmax(self.next_token_logits(idx).float(), dim=-1)  # (B, V)
         return probs[0] if idx.ndim == 1 else probs
 
 
@@ -223,8 +243,8 @@ class LanguageModel(nn.Module):
 #
 # The simplest function that honours the contract ignores its input and gives every token the
 # same probability, $\alpha_i=1/n_{\text{vocab}}$. Its logits are all zero (any constant would do:
-# softmax only sees differences). It is the baseline every other model must beat: notebook 07 shows
-# that its loss is $\ln n_{\text{vocab}}$.
+# softmax only sees differences). It is the first baseline every other model must beat: its loss
+# is $\ln n_{\text{vocab}}$ (exercise 05.3 below; notebook 07 explains the loss).
 
 # %%
 #| export
@@ -242,7 +262,8 @@ class UniformModel(LanguageModel):
 
 # %% [markdown]
 # We need token indices: the character tokenizer of notebook 02 turns Tiny Shakespeare into
-# $n_{\text{vocab}}=65$ of them, numbered from 0 in the code.
+# $n_{\text{vocab}}=65$ of them, numbered from 0 in the code. Then the checks in action: every bad
+# input is refused before any computation, with a message that names the problem.
 
 # %%
 import matplotlib.pyplot as plt
@@ -264,27 +285,11 @@ alpha = uniform.next_token_probs(ids[:5])
 print(f"uniform: alpha has shape {tuple(alpha.shape)}, alpha_1 = {alpha[0]:.4f} = 1/{n_vocab}, sum = {alpha.sum():.4f}")
 assert alpha.shape == (n_vocab,) and torch.allclose(alpha, torch.full((n_vocab,), 1 / n_vocab))
 
-# %% [markdown]
-# The checks in action: every bad input is refused before any computation, with a message that
-# names the problem.
-
-# %%
-bad_inputs = {
-    "a list": [1, 2, 3],
-    "floats": torch.tensor([1.0, 2.0]),
-    "a 3-D tensor": torch.zeros(1, 2, 3, dtype=torch.long),
-    "too long": torch.zeros(9, dtype=torch.long),
-    "empty": torch.zeros(0, dtype=torch.long),
-    "index too large": torch.tensor([3, 65]),
-    "negative index": torch.tensor([-1, 3]),
-}
-for description, bad in bad_inputs.items():
+for bad in ([1, 2, 3], torch.tensor([1.0, 2.0]), torch.zeros(9, dtype=torch.long), torch.tensor([3, 65])):
     try:
         uniform(bad)
     except (TypeError, ValueError) as error:
-        print(f"{description:16} -> {type(error).__name__}: {error}")
-    else:
-        raise AssertionError(f"{description} was accepted")
+        print(f"{type(error).__name__}: {error}")
 
 # %% [markdown]
 # ## A bigram model from counts
@@ -293,7 +298,7 @@ for description, bad in bad_inputs.items():
 # $s_t$ alone. Its best table for a given text is the one of counts: if $N_{ij}$ is how often token
 # $j$ follows token $i$ in the text,
 #
-# $$\alpha_j\,\big|\,s_t=i\;=\;\frac{N_{ij}+\lambda}{\sum_k (N_{ik}+\lambda)} .$$
+# $$P(s_{t+1}=j\mid s_t=i)\;=\;\frac{N_{ij}+\lambda}{\sum_k (N_{ik}+\lambda)} .$$
 #
 # With $\lambda=0$ this is the **maximum-likelihood** estimate: of all bigram tables, it gives the
 # text the highest probability. But a pair never seen in the text would get probability 0, and
@@ -307,49 +312,30 @@ for description, bad in bad_inputs.items():
 # %%
 #| export
 class BigramCounts(LanguageModel):
-    """A bigram model from counts: alpha_j after token i is (N_ij + smoothing) / sum_k (N_ik + smoothing).
+    """A bigram model from counts: P(next = j | last = i) = (N_ij + smoothing) / sum_k (N_ik + smoothing).
 
     `counts[i, j]` is how often token `j` follows token `i`; `probs` is the smoothed table, each
-    row summing to 1 (a row with no counts and `smoothing=0` is uniform). Build one from a text's
-    token indices with `BigramCounts.from_indices`. The model reads only the last token, so
-    `context_size` (default 1024) is just the longest input it accepts.
+    row summing to 1 (a row with no counts and `smoothing=0` is uniform).
 
     >>> model = BigramCounts.from_indices([0, 1, 0, 1, 1], n_vocab=2, smoothing=0.0)
-    >>> model.counts.tolist()
-    [[0, 2], [1, 1]]
-    >>> model.probs.tolist()
-    [[0.0, 1.0], [0.5, 0.5]]
+    >>> model.counts.tolist(), model.probs.tolist()
+    ([[0, 2], [1, 1]], [[0.0, 1.0], [0.5, 0.5]])
     """
 
     def __init__(self, counts: torch.Tensor, smoothing: float = 1.0, context_size: int = 1024):
-        if not isinstance(counts, torch.Tensor) or counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
-            shape = tuple(counts.shape) if isinstance(counts, torch.Tensor) else type(counts).__name__
-            raise ValueError(f"counts must be a square (V, V) tensor, got {shape}")
-        if not smoothing >= 0:
-            raise ValueError(f"smoothing must be >= 0, got {smoothing!r}")
+        check_counts(counts, smoothing)
         super().__init__(n_vocab=counts.shape[0], context_size=context_size)
         self.smoothing = float(smoothing)
-        smoothed = counts.double() + self.smoothing  # (V, V)
+        smoothed = counts.double() + self.smoothing  # (V, V): N_ij + lambda
         totals = smoothed.sum(dim=1, keepdim=True)  # (V, 1)
-        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-300), 1.0 / self.n_vocab)
+        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-300), 1.0 / self.n_vocab)  # empty row: uniform
         self.register_buffer("counts", counts.clone())  # (V, V) how often j follows i
         self.register_buffer("probs", probs.float())  # (V, V) each row sums to 1
 
     @classmethod
     def from_indices(cls, indices, n_vocab: int, smoothing: float = 1.0, context_size: int = 1024) -> BigramCounts:
-        """Count the bigrams of a sequence of token indices (a list or a 1-D integer tensor)."""
-        if isinstance(n_vocab, bool) or not isinstance(n_vocab, int) or n_vocab < 1:
-            raise ValueError(f"n_vocab must be a positive int, got {n_vocab!r}")
-        indices = torch.as_tensor(indices)
-        if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
-            raise TypeError(f"indices must be integer token indices, got dtype {indices.dtype}")
-        if indices.ndim != 1 or len(indices) < 2:
-            raise ValueError(f"indices must be a 1-D sequence of at least 2 tokens, got shape {tuple(indices.shape)}")
-        low, high = indices.min().item(), indices.max().item()
-        if low < 0 or high >= n_vocab:
-            bad = low if low < 0 else high
-            raise ValueError(f"token index {bad} is out of range for n_vocab={n_vocab} (0..{n_vocab - 1})")
-        indices = indices.long()
+        """Count the bigrams of a text's token indices (a list or a 1-D integer tensor)."""
+        indices = check_text_indices(indices, n_vocab)  # (N,)
         pairs = indices[:-1] * n_vocab + indices[1:]  # bigram (i, j) as one number i * V + j
         counts = torch.bincount(pairs, minlength=n_vocab * n_vocab).reshape(n_vocab, n_vocab)  # (V, V)
         return cls(counts, smoothing=smoothing, context_size=context_size)
@@ -358,6 +344,66 @@ class BigramCounts(LanguageModel):
         idx = self.check_input(idx)  # (B, t)
         return self.probs.log()[idx]  # (B, t, V): row idx[b, j] of log p
 
+
+# %% [markdown]
+# ### Counting Tiny Shakespeare
+#
+# We count on the training text only (the first 90%, as in notebook 00) so that notebook 07 can
+# measure the model on text it never saw.
+
+# %%
+from llm_course.data import train_val_split
+
+train_ids, val_ids = train_val_split(ids)
+bigram_counts = BigramCounts.from_indices(train_ids, n_vocab=n_vocab)
+counts = bigram_counts.counts
+print(f"{int(counts.sum()):,} bigrams counted; {int((counts > 0).sum())} of {n_vocab * n_vocab} pairs ever occur")
+after_q = bigram_counts.probs[tokenizer.encode("q")[0]]
+print("after 'q':", {characters[i]: round(p, 4) for i, p in enumerate(after_q.tolist()) if p > 0.01})
+assert counts.sum() == len(train_ids) - 1 and torch.allclose(bigram_counts.probs.sum(dim=1), torch.ones(n_vocab))
+q, u = tokenizer.encode("qu")  # by hand: the smoothed probability of 'u' after 'q'
+assert torch.isclose(bigram_counts.probs[q, u], ((counts[q, u] + 1) / (counts[q].sum() + n_vocab)).float())
+
+# %% [markdown]
+# The count matrix as a picture: row $i$ is the character just seen, column $j$ the next one, and
+# the colour is $\log(1+N_{ij})$ (a logarithm, because a few pairs such as "e " are far more common
+# than the rest). Look for the bright column of the space (words end with many letters) and the
+# dark blocks: capital letters rarely follow lower-case ones.
+
+# %% jupyter={"source_hidden": true}
+labels = ["␣" if c == " " else repr(c)[1:-1] for c in characters]  # show the space and the newline
+fig, ax = plt.subplots(figsize=(9, 8))
+image = ax.imshow(torch.log1p(counts.float()), cmap="viridis")
+ax.set_xticks(range(n_vocab), labels, fontsize=6)
+ax.set_yticks(range(n_vocab), labels, fontsize=6)
+ax.set_xlabel("next character $s_{t+1}$")
+ax.set_ylabel("current character $s_t$")
+ax.set_title("Bigram counts in Tiny Shakespeare, log(1 + N): bright = frequent pair")
+fig.colorbar(image, ax=ax, shrink=0.8, label="log(1 + count)")
+plt.show()
+
+# %% [markdown]
+# ### $\boldsymbol\alpha$ for a prompt
+#
+# The model honours the contract for any prompt up to 1024 tokens long, but it reads only the last
+# one. After "To be or not to b" it has seen "b" and nothing else:
+
+# %%
+prompt = "To be or not to b"
+alpha = bigram_counts.next_token_probs(torch.tensor(tokenizer.encode(prompt)))  # (V,)
+top = alpha.topk(5)
+print(f"after {prompt!r}:", ", ".join(f"{characters[i]!r} {p:.3f}" for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)))
+assert alpha.shape == (n_vocab,) and abs(alpha.sum().item() - 1) < 1e-5 and (alpha > 0).all()
+assert torch.equal(alpha, bigram_counts.next_token_probs(torch.tensor(tokenizer.encode("b"))))
+
+# %% jupyter={"source_hidden": true}
+fig, ax = plt.subplots(figsize=(12, 3.5))
+ax.bar(range(n_vocab), alpha.tolist(), color="tab:blue")
+ax.set_xticks(range(n_vocab), labels, fontsize=7)
+ax.set_xlabel("next token")
+ax.set_ylabel("probability $\\alpha_i$")
+ax.set_title(f"alpha after {prompt!r}: the bigram model sees only the 'b', and 'e' comes first")
+plt.show()
 
 # %% [markdown]
 # ## A learnable bigram: the neural version
@@ -389,87 +435,39 @@ class BigramModel(LanguageModel):
 
 
 # %% [markdown]
-# ### Counting Tiny Shakespeare
-#
-# We count on the training text only (the first 90%, as in notebook 00) so that notebook 07 can
-# measure the model on text it never saw.
-
-# %%
-from llm_course.data import train_val_split
-
-train_ids, val_ids = train_val_split(ids)
-bigram_counts = BigramCounts.from_indices(train_ids, n_vocab=n_vocab)
-counts = bigram_counts.counts
-print(f"{int(counts.sum()):,} bigrams counted; {int((counts > 0).sum())} of {n_vocab * n_vocab} pairs ever occur")
-after_q = bigram_counts.probs[tokenizer.encode("q")[0]]
-print("after 'q':", {characters[i]: round(p, 4) for i, p in enumerate(after_q.tolist()) if p > 0.01})
-assert counts.sum() == len(train_ids) - 1
-assert torch.allclose(bigram_counts.probs.sum(dim=1), torch.ones(n_vocab))
-# by hand: the smoothed probability of 'u' after 'q'
-q, u = tokenizer.encode("qu")
-expected = (counts[q, u] + 1) / (counts[q].sum() + n_vocab)
-assert torch.isclose(bigram_counts.probs[q, u], expected.float())
-
-# %% [markdown]
-# The count matrix as a picture: row $i$ is the character just seen, column $j$ the next one, and
-# the colour is $\log(1+N_{ij})$ (a logarithm, because a few pairs such as "e " are far more common
-# than the rest). Look for the bright column of the space (words end with many letters) and the
-# dark blocks: capital letters rarely follow lower-case ones.
-
-# %%
-fig, ax = plt.subplots(figsize=(9, 8))
-image = ax.imshow(torch.log1p(counts.float()), cmap="viridis")
-labels = ["␣" if c == " " else repr(c)[1:-1] for c in characters]  # show the space and the newline
-ax.set_xticks(range(n_vocab), labels, fontsize=6)
-ax.set_yticks(range(n_vocab), labels, fontsize=6)
-ax.set_xlabel("next character $s_{t+1}$")
-ax.set_ylabel("current character $s_t$")
-ax.set_title("Bigram counts in Tiny Shakespeare, log(1 + N): bright = frequent pair")
-fig.colorbar(image, ax=ax, shrink=0.8, label="log(1 + count)")
-plt.show()
-
-# %% [markdown]
-# ### $\boldsymbol\alpha$ for a prompt
-#
-# The model honours the contract for any prompt up to 1024 tokens long, but it reads only the last
-# one. After "To be or not to b" it has seen "b" and nothing else:
-
-# %%
-prompt = "To be or not to b"
-alpha = bigram_counts.next_token_probs(torch.tensor(tokenizer.encode(prompt)))  # (V,)
-top = alpha.topk(5)
-print(f"after {prompt!r}:", ", ".join(f"{characters[i]!r} {p:.3f}" for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)))
-assert alpha.shape == (n_vocab,) and abs(alpha.sum().item() - 1) < 1e-5 and (alpha > 0).all()
-assert torch.equal(alpha, bigram_counts.next_token_probs(torch.tensor(tokenizer.encode("b"))))
-
-fig, ax = plt.subplots(figsize=(12, 3.5))
-ax.bar(range(n_vocab), alpha.tolist(), color="tab:blue")
-ax.set_xticks(range(n_vocab), labels, fontsize=7)
-ax.set_xlabel("next token")
-ax.set_ylabel("probability $\\alpha_i$")
-ax.set_title(f"alpha after {prompt!r}: the bigram model sees only the 'b', and 'e' comes first")
-plt.show()
-
-# %% [markdown]
 # ## The neural bigram learns the same table
 #
-# Now the learnable version. Notebook 07 explains training properly; here we only need its
-# principle: make the probability of the true next token large, by gradient descent on the
-# average of $-\log\alpha_{s_{t+1}}$ (PyTorch's `cross_entropy` computes it from logits). A bigram
-# table has one best value, the counts' maximum-likelihood table (smoothing 0), so after training
-# the two should agree on every row the training text visits often.
+# Notebook 07 explains training properly; here we only need its principle: make the probability
+# of the true next token large, by gradient descent on the average of $-\log\alpha_{s_{t+1}}$ over
+# the training text (PyTorch's `cross_entropy` computes it from logits). Two practical choices,
+# which notebook 07 takes up again:
+#
+# - **Random batches.** The training text has about a million bigrams; averaging over all of them
+#   for every step is slow. Each step instead draws $64\times64=4{,}096$ random positions of the
+#   training text and averages over the bigrams found there: an unbiased estimate of the full
+#   average, at a 250th of the cost. (A bigram reads only each position's own token, so the 64
+#   "sequences" of 64 are just a convenient shape for 4,096 independent pairs.)
+# - **Adam.** Plain gradient descent moves every parameter by the learning rate times its
+#   gradient. The Adam optimiser instead keeps running averages of each parameter's gradient and
+#   of its square, and moves the parameter by roughly the learning rate in the direction of the
+#   averaged gradient, whatever its size: rows for rare characters, whose gradients are tiny,
+#   learn as fast as rows for common ones.
+#
+# A bigram table has one best value, the counts' maximum-likelihood table (smoothing 0), so after
+# training the two should agree on every row the training text visits often. The computation is
+# in float64, so that the losses printed below are the same on every machine.
 
 # %%
 import torch.nn.functional as F
 
 set_seed(1337)
-neural = BigramModel(n_vocab=n_vocab, context_size=64)
+neural = BigramModel(n_vocab=n_vocab, context_size=64).double()
 optimiser = torch.optim.Adam(neural.parameters(), lr=0.1)
 generator = torch.Generator().manual_seed(0)
-pairs_x, pairs_y = train_ids[:-1], train_ids[1:]  # every bigram of the training text
+pairs_x, pairs_y = train_ids[:-1], train_ids[1:]  # every bigram of the training text: x followed by y
 for step in range(301):
-    batch = torch.randint(len(pairs_x), (64, 64), generator=generator)  # (B, t) positions
-    logits = neural(pairs_x[batch])  # (B, t, V): a bigram only reads each position's own token
+    batch = torch.randint(len(pairs_x), (64, 64), generator=generator)  # (B, t): 4,096 random positions
+    logits = neural(pairs_x[batch])  # (B, t, V)
     loss = F.cross_entropy(logits.reshape(-1, n_vocab), pairs_y[batch].reshape(-1))
     optimiser.zero_grad()
     loss.backward()
@@ -499,29 +497,79 @@ for name, model in models.items():
 # %% [markdown]
 # ## Summary
 #
-# - An LLM is a function $\text{LLM}_\theta:(s_1,\dots,s_t)\mapsto\boldsymbol\alpha$, for any
-#   $1\le t\le T$, with $\alpha_i\ge0$ and $\sum_i\alpha_i=1$. In code, `forward` maps `(B, t)`
-#   indices to `(B, t, n_vocab)` logits and `next_token_probs` gives $\boldsymbol\alpha$.
-# - `LanguageModel.check_input` refuses bad input (type, dtype, shape, length, index) before any
+# - An LLM is a function $\text{LLM}_\theta:\mathcal{I}^{\le T}\to\Delta^{n_{\text{vocab}}}$: any
+#   $1\le t\le T$ token indices in, $\alpha_i\ge0$ with $\sum_i\alpha_i=1$ out. In code, `forward`
+#   maps `(B, t)` indices to `(B, t, n_vocab)` logits and `next_token_probs` gives
+#   $\boldsymbol\alpha$.
+# - `LanguageModel.check_input` refuses bad input (type, shape, length, dtype, index) before any
 #   computation, with a message naming the value.
 # - Softmax turns logits into probabilities; subtracting the maximum first keeps it finite.
-# - The uniform model knows nothing; the bigram model from counts is the best one-token-back model
-#   for a text (with smoothing so no pair is impossible); the neural bigram learns the same table
-#   by gradient descent.
+# - The uniform model knows nothing; the bigram model from counts,
+#   $P(s_{t+1}=j\mid s_t=i)\propto N_{ij}+\lambda$, is the best one-token-back model for a text
+#   (with smoothing so no pair is impossible); the neural bigram learns the same table by gradient
+#   descent on random batches, with Adam.
 #
 # ## Exercises
 #
-# 1. Change `smoothing` to 0.01 and to 100. How does $\boldsymbol\alpha$ after "q" change? What
-#    happens with `smoothing=0` to a pair that never occurs in the training text but does in the
-#    validation text?
-# 2. Which character is most often followed by a newline? Read it off `bigram_counts.counts`.
-# 3. Write a *trigram* model from counts (two tokens back). How many rows does its table have for
-#    65 characters? For GPT-2's 50,257 tokens?
-# 4. Initialise `BigramModel` with random logits ($\mathcal{N}(0,1)$) instead of zeros. Is the
-#    first loss printed higher or lower than $\ln 65\approx4.17$? Why?
+# Each exercise has a starter cell: replace the `raise NotImplementedError` with your code, run
+# it, then run the `check` cell under it, which tries your function on several inputs (some drawn
+# at random) and prints ✓ or a hint. Solutions are in `solutions/05_the_llm_function.py`: try
+# first.
+#
+# **05.1 The bigram count table.** Write `count_bigrams(indices, n_vocab)`: for a 1-D tensor of
+# token indices, the `(n_vocab, n_vocab)` table $N$ with $N_{ij}$ the number of times token $j$
+# directly follows token $i$. A loop over the pairs is fine.
 
 # %%
-from llm_course.environment import check_peak_memory
+def count_bigrams(indices: torch.Tensor, n_vocab: int) -> torch.Tensor:
+    raise NotImplementedError  # N[i, j] += 1 for every i followed by j
+
+
+# %%
+from llm_course.exercises import check
+
+check("05.1", count_bigrams)
+
+# %% [markdown]
+# **05.2 Softmax that never overflows.** Write `stable_softmax(logits)`, the softmax along the
+# last dimension of a 1-D or 2-D tensor, with the largest logit of each row subtracted first.
+# The check feeds it logits of size $10^4$.
+
+# %%
+def stable_softmax(logits: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # subtract the row maximum, exponentiate, normalise
+
+
+# %%
+check("05.2", stable_softmax)
+
+# %% [markdown]
+# **05.3 The loss of a bigram table.** Write `bigram_loss(probs, indices)`: the average, over the
+# pairs $(s_t,s_{t+1})$ of the text `indices`, of $-\ln P(s_{t+1}\mid s_t)$ read from the table
+# `probs` (row $s_t$, column $s_{t+1}$), in nats (natural logarithms). What is it for the uniform
+# table, whose every entry is $1/n_{\text{vocab}}$? Compute the loss of `bigram_counts.probs` on
+# `val_ids`: the number for the GPT of notebook 06 to beat.
+
+# %%
+def bigram_loss(probs: torch.Tensor, indices: torch.Tensor) -> float:
+    raise NotImplementedError  # mean of -log probs[s_t, s_t+1]
+
+
+# %%
+check("05.3", bigram_loss)
+
+# %% [markdown]
+# Questions to think about:
+#
+# 4. Change `smoothing` to 0.01 and to 100. How does $\boldsymbol\alpha$ after "q" change? What
+#    happens with `smoothing=0` to a pair that never occurs in the training text but does in the
+#    validation text?
+# 5. Write a *trigram* model from counts (two tokens back). How many rows does its table have for
+#    65 characters? For GPT-2's 50,257 tokens?
+# 6. Initialise `BigramModel` with random logits ($\mathcal{N}(0,1)$) instead of zeros. Is the
+#    first loss printed higher or lower than $\ln 65\approx4.17$? Why?
 
 # %% tags=["nbval-ignore-output"]
+from llm_course.environment import check_peak_memory
+
 check_peak_memory()

@@ -101,7 +101,7 @@ def test_any_integer_dtype_passes_the_check(dtype):
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: TokenEmbedding(5, 3)(torch.tensor([5])), ValueError, "5.*n_vocab=5.*5 rows"),
+        (lambda: TokenEmbedding(5, 3)(torch.tensor([5])), ValueError, r"5.*n_vocab=5 \(valid indices: 0\.\.4\)"),
         (lambda: TokenEmbedding(5, 3)(torch.tensor([-2])), ValueError, "-2"),
         (lambda: TokenEmbedding(5, 3)(torch.tensor([1.0])), TypeError, "float32"),
         (lambda: TokenEmbedding(5, 3)([1, 2]), TypeError, "list"),
@@ -110,9 +110,10 @@ def test_any_integer_dtype_passes_the_check(dtype):
         (lambda: PositionEmbedding(4, 3)(5), ValueError, "t=5.*context_size=4"),
         (lambda: PositionEmbedding(4, 3)(0), ValueError, "t=0"),
         (lambda: PositionEmbedding(0, 3), ValueError, "context_size.*0"),
-        (lambda: one_hot(torch.tensor([3]), 3), ValueError, "3.*3 rows"),
+        (lambda: one_hot(torch.tensor([3]), 3), ValueError, "3.*n_vocab=3"),
         (lambda: PositionEmbedding(4, 3)(2.0), ValueError, "t=2.0"),
-        (lambda: check_token_indices(torch.tensor([0, 9]), 4, what="idx"), ValueError, "idx 9.*n_vocab=4"),
+        (lambda: check_token_indices(torch.tensor([0, 9]), 4), ValueError, "token index 9.*n_vocab=4"),
+        (lambda: check_token_indices([0], 4, name="idx"), TypeError, "idx must be a torch.Tensor.*list"),
         (lambda: check_token_indices(torch.tensor([True]), 4), TypeError, "torch.bool"),
     ],
 )

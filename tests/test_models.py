@@ -74,6 +74,25 @@ def test_probabilities_for_every_length(model):
 
 
 @pytest.mark.parametrize("model", models(), ids=lambda m: type(m).__name__)
+def test_next_token_logits_are_the_last_position(model):
+    idx = torch.randint(V, (3, 4), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(model.next_token_logits(idx), model(idx)[:, -1, :])
+    assert torch.allclose(model.next_token_probs(idx), softmax(model.next_token_logits(idx)), atol=1e-7)
+
+
+def test_the_input_is_checked_once_per_call(monkeypatch):
+    import llm_course.models as models_module
+
+    calls = []
+    original = models_module.check_token_sequences
+    monkeypatch.setattr(models_module, "check_token_sequences", lambda *a: calls.append(1) or original(*a))
+    for model in models():
+        calls.clear()
+        model.next_token_probs(torch.tensor([[1, 2, 3]]))
+        assert len(calls) == 1, f"{type(model).__name__} checked its input {len(calls)} times"
+
+
+@pytest.mark.parametrize("model", models(), ids=lambda m: type(m).__name__)
 def test_one_dimensional_input(model):
     idx = torch.tensor([1, 2, 3])
     assert model(idx).shape == (1, 3, V)
