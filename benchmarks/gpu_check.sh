@@ -27,6 +27,87 @@ print(f"torch {torch.__version__}, {torch.cuda.device_count()} x {torch.cuda.get
       f"bf16 {'yes' if torch.cuda.is_bf16_supported() else 'NO'}")
 PY
 
+# ---------------------------------------------------------------------------------------------
+# Sampling on the GPU (llm_course.sampling, notebook 08; issue 12). Runs on every GPU device
+# present (CUDA, and Apple's MPS where this script runs on a Mac), before the training check:
+#  - sample_next creates no float64 tensor (MPS has none), for float32, float16 and bfloat16 logits;
+#  - a CPU torch.Generator works with logits on the GPU: the draw happens on the CPU, from the
+#    same random numbers, and the result comes back to the GPU; a generator on the GPU works too;
+#  - generate and explore take a CPU prompt to the model's device, run in evaluation mode and
+#    restore the model's mode (also under autocast); an empty prompt gets a clear error.
+# SAMPLING_DEVICES=cuda,cpu (comma-separated) overrides the devices tested; with cpu alone it is a dry run of the code.
+"$PYTHON" - <<'PY'
+import os
+import string
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from llm_course.gpt import GPT, GPTConfig
+from llm_course.sampling import explore, generate, sample_next
+from llm_course.tokenizers import CharTokenizer
+
+
+class NoFloat64(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.offenders = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        flat = [*args, *(kwargs or {}).values(), *(out if isinstance(out, (tuple, list)) else [out])]
+        if any(isinstance(x, torch.Tensor) and x.dtype == torch.float64 for x in flat):
+            self.offenders.append(str(func))
+        return out
+
+
+available = [name for name, ok in (("cuda", torch.cuda.is_available()), ("mps", torch.backends.mps.is_available())) if ok]
+devices = os.environ["SAMPLING_DEVICES"].split(",") if os.environ.get("SAMPLING_DEVICES") else available
+assert devices, "no GPU device for the sampling check"
+cpu_generator = lambda seed: torch.Generator().manual_seed(seed)  # noqa: E731
+for device in devices:
+    logits = (torch.randn(256, 65, generator=cpu_generator(0)) * 3).to(device)  # (B, V) on the device
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        x = logits.to(dtype)
+        with NoFloat64() as mode:
+            drawn = sample_next(x, temperature=0.8, top_k=20, top_p=0.9, generator=cpu_generator(1))
+            greedy = sample_next(x, temperature=0)
+        assert not mode.offenders, f"float64 on {device} ({dtype}): {sorted(set(mode.offenders))}"
+        assert drawn.device.type == device and drawn.dtype == torch.long and drawn.shape == (256,)
+        on_cpu = sample_next(x.cpu(), temperature=0.8, top_k=20, top_p=0.9, generator=cpu_generator(1))
+        agree = (drawn.cpu() == on_cpu).float().mean().item()
+        assert agree >= 0.95, f"{device} {dtype}: only {agree:.0%} of draws agree with the CPU's, same generator"
+        assert torch.equal(greedy.cpu(), x.float().argmax(-1).cpu())
+        own = sample_next(x, generator=torch.Generator(device=device).manual_seed(2))  # a generator on the device
+        assert own.device.type == device and bool(((own >= 0) & (own < 65)).all())
+        print(f"sampling on {device}, {str(dtype)[6:]} logits: no float64; CPU generator agrees with the CPU on {agree:.1%} of draws")
+    toy = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0])
+    draws = sample_next(toy.to(device).expand(20_000, -1), generator=cpu_generator(3))
+    frequencies = torch.bincount(draws.cpu(), minlength=5) / 20_000
+    assert (frequencies - torch.softmax(toy, -1)).abs().max() < 0.02, "frequencies follow alpha"
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(n_vocab=65, context_size=16, n_emb=32, n_layer=2, n_head=2, dropout=0.1)).to(device).train()
+    out = generate(model, [1, 2, 3], 40, top_p=0.9, generator=cpu_generator(4))  # a CPU prompt, cropped to T = 16
+    again = generate(model, torch.tensor([1, 2, 3]), 40, top_p=0.9, generator=cpu_generator(4))
+    assert out.device.type == device and out.shape == (43,) and torch.equal(out, again), "same seed, same tokens"
+    assert model.training, "generate restores the training mode"
+    half = torch.bfloat16 if device == "cuda" else torch.float16
+    with torch.autocast(device_type=device, dtype=half), NoFloat64() as mode:  # half-precision logits
+        batch = generate(model, [[1, 2], [3, 4]], 20, temperature=0.7, top_k=10, generator=cpu_generator(5))
+    assert batch.shape == (2, 22) and not mode.offenders and model.training
+    tokenizer = CharTokenizer.from_text(string.ascii_letters + string.digits + " .,")  # 65 characters
+    rows = explore(model, tokenizer, "Hello there", temperature=0.8, top_k=10, n_samples=1, n_tokens=5)
+    assert len(rows) == 10 and model.training, "explore restores the training mode"
+    try:
+        generate(model, [], 3)
+        raise AssertionError("an empty prompt must be refused")
+    except ValueError as error:
+        assert "empty" in str(error)
+    print(f"sampling on {device}: generate and explore on the model's device, mode restored, empty prompt refused")
+PY
+# ---------------------------------------------------------------------------------------------
+
 rm -rf "$OUT"
 ARGS=(--n-layer 12 --n-head 12 --n-emb 768 --context-size 1024 --batch-size "$BATCH" --steps "$STEPS"
       --lr 6e-4 --min-lr 6e-5 --warmup-steps 10 --eval-interval "$STEPS" --eval-batches 4 --log-interval 10
