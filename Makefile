@@ -70,7 +70,7 @@ export: $(STAMP)
 	$(BIN)/python tools/export_notebooks.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check $(wildcard llm_course tests tools benchmarks notebooks solutions conftest.py)
+	$(BIN)/ruff check $(wildcard llm_course tests tools benchmarks notebooks solutions site conftest.py)
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -e '.[dev,bench]'
@@ -90,4 +90,4 @@ site: $(SITE_STAMP)
 	$(BIN)/python tools/build_site.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache notebooks/runs
+	rm -rf $(VENV) .pytest_cache .ruff_cache notebooks/runs build/site
