@@ -273,6 +273,8 @@ for key, value in check_environment().items():
 # | 07 | `07_cross_entropy_training` | the loss, training, its floors, checkpoints | `llm_course.training` |
 # | 08 | `08_sampling` | generating text: temperature, top-k, top-p | `llm_course.sampling` |
 # | 09 | `09_scaling_up` | a command-line trainer, GPUs, `torchrun` | `llm_course.train` |
+# | 10 | `10_gpt2` | the GPT you built is GPT-2: its tokenizer and weights in the course's classes | `llm_course.gpt2` |
+# | 11 | `11_modern_transformer` | what changed after GPT-2, each change measured on the same budget | `llm_course.modern` |
 #
 # Every module starts with a line naming the notebook that wrote it: to change the package, change
 # the notebook and run `make export`.
@@ -293,8 +295,10 @@ for key, value in check_environment().items():
 #    broken download never leaves a broken file behind.
 #
 # A copy whose fingerprint is wrong is never used, and offline with no copy, the error says where
-# to put the file. All of that is plumbing: the five folded cells below are that part of
-# `llm_course.data`. Open them if you want to see how a careful downloader is written.
+# to put the file. The same search, by `load_file(name)`, finds the other files the course uses
+# (GPT-2's tokenizer files and weights, for notebook 10) and returns the path of a verified copy.
+# All of that is plumbing: the five folded cells below are that part of `llm_course.data`. Open
+# them if you want to see how a careful downloader is written.
 
 # %% jupyter={"source_hidden": true}
 #| export
@@ -302,9 +306,11 @@ for key, value in check_environment().items():
 
 `load_text` returns the text of a named corpus (Tiny Shakespeare is the course's), looking in
 the folder named by `LLM_COURSE_DATA`, then in a user cache folder, then downloading it from
-its public source. Every copy is checked against a known SHA-256 before it is used, and a
-download is written atomically. `train_val_split` and `get_batch` turn a sequence of token
-indices into training examples.
+its public source. Every copy is checked against a known SHA-256 (and, where known, its size)
+before it is used, and a download is written atomically. `load_file` does the same for the
+files in `FILES` that are not text corpora (GPT-2's tokenizer files and weights) and returns the
+path of the verified copy. `train_val_split` and `get_batch` turn a sequence of token indices
+into training examples.
 
 Left out on purpose: streaming corpora larger than memory, and data loaders with worker
 processes; the course's corpus is one megabyte.
@@ -325,6 +331,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 
 # %% jupyter={"source_hidden": true}
@@ -334,14 +341,20 @@ CACHE_ENV = "LLM_COURSE_CACHE"  # overrides the user cache folder
 
 
 @dataclass(frozen=True)
-class Corpus:
-    """A text the course can load: where it comes from and how to recognise it."""
+class DataFile:
+    """A file the course can load: where it comes from and how to recognise it."""
 
-    name: str  # the name `load_text` takes
+    name: str  # the name `load_file` takes
     filename: str  # the file's name in the data and cache folders
     url: str  # the public source
     sha256: str  # the fingerprint every copy must have
     description: str = ""
+    size: int | None = None  # its length in bytes, when known: a copy of another length is refused before hashing
+
+
+@dataclass(frozen=True)
+class Corpus(DataFile):
+    """A text corpus: a `DataFile` that `load_text` reads as UTF-8."""
 
 
 CORPORA: dict[str, Corpus] = {
@@ -355,8 +368,39 @@ CORPORA: dict[str, Corpus] = {
 }
 
 
+GPT2_FILES_URL = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"  # OpenAI's GPT-2 release
+GPT2_WEIGHTS_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"  # openai-community/gpt2 on the Hugging Face Hub
+
+FILES: dict[str, DataFile] = {
+    "gpt2-encoder": DataFile(
+        name="gpt2-encoder",
+        filename="gpt2_encoder.json",
+        url=GPT2_FILES_URL + "encoder.json",
+        sha256="196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+        description="GPT-2's encoder.json: its 50,257 tokens and their indices",
+        size=1_042_301,
+    ),
+    "gpt2-vocab": DataFile(
+        name="gpt2-vocab",
+        filename="gpt2_vocab.bpe",
+        url=GPT2_FILES_URL + "vocab.bpe",
+        sha256="1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
+        description="GPT-2's vocab.bpe: its 50,000 merges in the order they were learned",
+        size=456_318,
+    ),
+    "gpt2-weights": DataFile(
+        name="gpt2-weights",
+        filename="gpt2_model.safetensors",
+        url=f"https://huggingface.co/openai-community/gpt2/resolve/{GPT2_WEIGHTS_REVISION}/model.safetensors",
+        sha256="248dfc3911869ec493c76e65bf2fcf7f615828b0254c12b473182f0f81d3a707",
+        description="GPT-2 (124M)'s weights: model.safetensors of openai-community/gpt2 (548 MB)",
+        size=548_105_171,
+    ),
+}
+
+
 class CorpusError(RuntimeError):
-    """A corpus could not be found, downloaded or verified."""
+    """A corpus or another data file could not be found, downloaded or verified."""
 
 
 # %% jupyter={"source_hidden": true}
@@ -389,19 +433,22 @@ def cache_dir() -> Path:
 
 # %% jupyter={"source_hidden": true}
 #| export
-def _download(corpus: Corpus, destination: Path, timeout: float = 60.0) -> None:
+def _download(corpus: DataFile, destination: Path, timeout: float = 60.0) -> None:
     """Download `corpus.url` to `destination`, atomically and verified, or raise `CorpusError`."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary_name = tempfile.mkstemp(dir=destination.parent, prefix=destination.name, suffix=".part")
     temporary = Path(temporary_name)
     try:
         digest, received = hashlib.sha256(), 0
-        with os.fdopen(handle, "wb") as file, urllib.request.urlopen(corpus.url, timeout=timeout) as response:
-            expected_length = response.headers.get("Content-Length")
+        with (os.fdopen(handle, "wb") as file, urllib.request.urlopen(corpus.url, timeout=timeout) as response,
+              tqdm(total=corpus.size, unit="B", unit_scale=True, desc=corpus.filename,
+                   disable=(corpus.size or 0) < 50_000_000) as progress):  # a bar for large files only
+            expected_length = corpus.size or response.headers.get("Content-Length")  # the known size first
             for block in iter(lambda: response.read(1 << 16), b""):
                 file.write(block)
                 digest.update(block)
                 received += len(block)
+                progress.update(len(block))
         if expected_length is not None and received != int(expected_length):
             raise CorpusError(
                 f"the download of {corpus.name!r} from {corpus.url} was truncated: "
@@ -425,6 +472,54 @@ def _download(corpus: Corpus, destination: Path, timeout: float = 60.0) -> None:
 
 # %% jupyter={"source_hidden": true}
 #| export
+def _verified_copy(record: DataFile, *, download: bool) -> Path:
+    """The path of a copy of `record` whose size and SHA-256 are right: in LLM_COURSE_DATA, the cache, or downloaded."""
+    if os.environ.get(DATA_ENV):
+        candidate = Path(os.environ[DATA_ENV]).expanduser() / record.filename
+        if candidate.is_file():
+            problem = _fingerprint_problem(candidate, record)
+            if problem:
+                raise CorpusError(f"{candidate} {problem}: it is damaged or not {record.name!r}; replace it, "
+                                  f"or unset {DATA_ENV} to download a fresh copy")
+            return candidate
+    cached = cache_dir() / record.filename
+    if cached.is_file() and _fingerprint_problem(cached, record):
+        cached.unlink()  # a damaged cached copy is never used; fetch it again
+    if not cached.is_file():
+        if not download:
+            raise CorpusError(
+                f"no copy of {record.name!r} found and download=False: put {record.filename} "
+                f"(SHA-256 {record.sha256}, from {record.url}) in {cached.parent} or in a folder named by {DATA_ENV}"
+            )
+        _download(record, cached)
+    return cached
+
+
+def _fingerprint_problem(path: Path, record: DataFile) -> str | None:
+    """What is wrong with the copy at `path` (its size first, which is quick), or None when it is `record`."""
+    size = path.stat().st_size
+    if record.size is not None and size != record.size:
+        return f"has {size:,} bytes, expected {record.size:,} (truncated, or another file)"
+    actual = sha256_of(path)
+    return None if actual == record.sha256 else f"has SHA-256 {actual}, expected {record.sha256}"
+
+
+def load_file(name: str, *, download: bool = True) -> Path:
+    """The path of a verified copy of the data file `name` (a key of `FILES` or `CORPORA`).
+
+    The same search as `load_text`: the folder named by `LLM_COURSE_DATA`, then `cache_dir()`,
+    then (if `download`) a download into the cache, written atomically. A copy whose size or
+    SHA-256 is wrong is never used.
+
+    >>> load_file("gpt2-vocab").name   # doctest: +SKIP
+    'gpt2_vocab.bpe'
+    """
+    known = {**CORPORA, **FILES}
+    if name not in known:
+        raise ValueError(f"unknown data file {name!r}; known files: {', '.join(sorted(known))}")
+    return _verified_copy(known[name], download=download)
+
+
 def load_text(name: str = "tiny-shakespeare", *, download: bool = True) -> str:
     """The text of the corpus `name`, verified against its SHA-256.
 
@@ -439,30 +534,7 @@ def load_text(name: str = "tiny-shakespeare", *, download: bool = True) -> str:
     """
     if name not in CORPORA:
         raise ValueError(f"unknown corpus {name!r}; known corpora: {', '.join(sorted(CORPORA))}")
-    corpus = CORPORA[name]
-
-    if os.environ.get(DATA_ENV):
-        candidate = Path(os.environ[DATA_ENV]).expanduser() / corpus.filename
-        if candidate.is_file():
-            actual = sha256_of(candidate)
-            if actual != corpus.sha256:
-                raise CorpusError(
-                    f"{candidate} has SHA-256 {actual}, expected {corpus.sha256}: it is damaged or "
-                    f"not the text of {name!r}; replace it, or unset {DATA_ENV} to download a fresh copy"
-                )
-            return candidate.read_text(encoding="utf-8")
-
-    cached = cache_dir() / corpus.filename
-    if cached.is_file() and sha256_of(cached) != corpus.sha256:
-        cached.unlink()  # a damaged cached copy is never used; fetch it again
-    if not cached.is_file():
-        if not download:
-            raise CorpusError(
-                f"no copy of {name!r} found and download=False: put {corpus.filename} "
-                f"(SHA-256 {corpus.sha256}) in {cached.parent} or in a folder named by {DATA_ENV}"
-            )
-        _download(corpus, cached)
-    return cached.read_text(encoding="utf-8")
+    return _verified_copy(CORPORA[name], download=download).read_text(encoding="utf-8")
 
 # %% [markdown]
 # Let us load it and look: its size, its 65 distinct characters (in Python's order: the newline

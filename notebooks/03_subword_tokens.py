@@ -63,6 +63,14 @@ byte strings. Token 256 + j is the j-th merge learned: indices follow learning o
 applies the merges in the order they were learned, `decode` inverts it, and `save` / `load`
 write and read a small JSON file.
 
+The tokenizer holds an explicit table from token index to bytes. The 256 byte tokens take
+indices 0..255, in byte order unless `byte_ids` says otherwise: GPT-2 numbers them in another
+order. `BPETokenizer.from_gpt2_files(encoder_json, vocab_bpe)` reads GPT-2's two tokenizer files
+into this class with GPT-2's own indices (n_vocab 50,257, `<|endoftext|>` at 50256), and its
+`encode_ordinary` equals tiktoken's `gpt2` encoding. `encode_iterable(texts)` encodes a stream
+of strings (a file opened for reading, say) piece by piece, without holding it whole; its ids
+equal those of `encode` on the concatenation.
+
 Special tokens in text to encode are refused by default, as tiktoken refuses them: `encode`
 raises `ValueError` for a special token that is not in `allowed_special` (a collection of
 special tokens, or "all"); `encode_ordinary` encodes every special token's text as ordinary text.
@@ -75,10 +83,11 @@ merged pair are touched) and finds the most frequent pair with a heap and lazy d
 Errors name the bad value: `TypeError` for a text that is not a `str` or an index that is not an
 integer, `IndexError` for an index outside 0..n_vocab - 1, `ValueError` for an `n_vocab` too small,
 a lone surrogate in the text or a special token that is not allowed, `TokenizerFileError` (a
-`ValueError`) for a file `load` cannot read.
+`ValueError`) for a file `load` or `from_gpt2_files` cannot read.
 
-Left out on purpose: byte-level tricks for printing tokens (GPT-2 maps bytes to printable
-characters), regex patterns other than GPT-2's, dropout of merges, and a Rust-speed encoder.
+Left out on purpose: printing tokens through GPT-2's map from bytes to printable characters
+(`from_gpt2_files` only reads it), regex patterns other than GPT-2's, training with a permuted
+byte order, dropout of merges, and a Rust-speed encoder.
 """
 
 from __future__ import annotations
@@ -140,7 +149,7 @@ import operator
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
 
@@ -528,8 +537,9 @@ print(f"{len(sample_counts):,} distinct chunks, 100 merges: "
 # %% jupyter={"source_hidden": true}
 #| export
 FILE_FORMAT = "llm_course.bpe"  # the "format" field of a saved tokenizer
-FILE_VERSION = 1  # the "version" field; `load` reads this version only
-N_BYTES = 256  # the first indices are the byte values 0..255
+FILE_VERSION = 1  # the "version" field of a tokenizer whose byte tokens are in byte order
+FILE_VERSION_BYTE_IDS = 2  # the version of a file that also stores "byte_ids" (GPT-2's byte order)
+N_BYTES = 256  # the first indices are the 256 byte tokens
 
 
 class TokenizerFileError(ValueError):
@@ -577,6 +587,19 @@ def _check_training(text: object, n_vocab: object, special_tokens: object) -> tu
     return special_tokens
 
 
+def _check_byte_ids(byte_ids: object) -> list[int]:
+    """The token index of each byte value 0..255: `byte_ids` checked, or byte order when it is None."""
+    if byte_ids is None:
+        return list(range(N_BYTES))
+    if isinstance(byte_ids, (str, bytes)) or not isinstance(byte_ids, Iterable):
+        raise TypeError(f"byte_ids must be a sequence of 256 ints, got {byte_ids!r:.60}")
+    byte_ids = list(byte_ids)
+    if sorted(byte_ids) != list(range(N_BYTES)) or not all(type(i) is int for i in byte_ids):
+        raise ValueError(f"byte_ids must hold each index 0..255 exactly once (one per byte value), got "
+                         f"{len(byte_ids)} values {byte_ids[:8]!r}...")
+    return byte_ids
+
+
 def _check_merge(pair: object, number: int, known: Mapping, n_tokens: int) -> tuple[int, int]:
     """`pair` as `(left, right)` if it is a new pair of two existing token indices; else a `ValueError`."""
     if (not isinstance(pair, Sequence) or len(pair) != 2
@@ -590,14 +613,103 @@ def _check_merge(pair: object, number: int, known: Mapping, n_tokens: int) -> tu
     return left, right
 
 
+def gpt2_byte_characters() -> dict[int, str]:
+    """GPT-2's map from each byte value to a printable character, which its files use to write tokens.
+
+    Printable bytes stand for themselves; the others (control characters, the space...) take the
+    characters from U+0100 on, in byte order. So the token ' the' is written 'Ġthe' in GPT-2's files.
+
+    >>> characters = gpt2_byte_characters()
+    >>> characters[ord("a")], characters[ord(" ")], characters[ord("\\n")]
+    ('a', 'Ġ', 'Ċ')
+    """
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [byte for byte in range(N_BYTES) if byte not in printable]
+    return {**{byte: chr(byte) for byte in printable}, **{byte: chr(256 + k) for k, byte in enumerate(others)}}
+
+
+def _read_gpt2_files(encoder_json: Path, vocab_bpe: Path) -> tuple[list[int], list[tuple[int, int]], list[str]]:
+    """GPT-2's byte order, merges (as pairs of GPT-2 indices) and special tokens, read from its two files.
+
+    Checks that the files belong together: merge j must make the token that encoder.json numbers
+    256 + j, and every token after the merges must be a special token such as `<|endoftext|>`.
+    """
+    try:
+        encoder = json.loads(encoder_json.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise TokenizerFileError(f"{encoder_json} is not GPT-2's encoder.json: it is not valid JSON ({error})") from None
+    if not isinstance(encoder, dict) or not all(type(i) is int for i in encoder.values()):
+        raise TokenizerFileError(f"{encoder_json} is not GPT-2's encoder.json: it must map token strings to ints")
+    lines = vocab_bpe.read_bytes().decode("utf-8", errors="replace").splitlines()
+    if not lines or not lines[0].startswith("#version"):
+        raise TokenizerFileError(f"{vocab_bpe} is not GPT-2's vocab.bpe: its first line should be '#version: 0.2', "
+                                 f"got {lines[0][:40] if lines else ''!r}")
+    characters = gpt2_byte_characters()
+    missing = [byte for byte in range(N_BYTES) if characters[byte] not in encoder]
+    if missing:
+        raise TokenizerFileError(f"{encoder_json} has no token for the bytes {missing[:5]}: not GPT-2's encoder.json")
+    byte_ids = [encoder[characters[byte]] for byte in range(N_BYTES)]
+    merges = []
+    for number, line in enumerate(line for line in lines[1:] if line):
+        parts = line.split(" ")
+        if len(parts) != 2 or not all(part in encoder for part in parts):
+            raise TokenizerFileError(f"{vocab_bpe}, merge {number}: {line[:60]!r} is not two tokens of {encoder_json.name}")
+        if encoder.get(parts[0] + parts[1]) != N_BYTES + number:
+            raise TokenizerFileError(
+                f"{vocab_bpe}, merge {number} makes {parts[0] + parts[1]!r}, which {encoder_json.name} numbers "
+                f"{encoder.get(parts[0] + parts[1])}, not {N_BYTES + number}: the two files do not belong together")
+        merges.append((encoder[parts[0]], encoder[parts[1]]))
+    extra = sorted((index, token) for token, index in encoder.items() if index >= N_BYTES + len(merges))
+    if [index for index, _ in extra] != list(range(N_BYTES + len(merges), len(encoder))) or not all(
+            regex.fullmatch(r"<\|[^|]+\|>", token) for _, token in extra):
+        raise TokenizerFileError(
+            f"{encoder_json} has {len(encoder):,} tokens, but 256 bytes + the {len(merges):,} merges of {vocab_bpe} "
+            f"explain {N_BYTES + len(merges):,} and the rest {[t for _, t in extra][:3]} are not special tokens "
+            "such as '<|endoftext|>' (is one of the files truncated?)")
+    return byte_ids, merges, [token for _, token in extra]
+
+
+_WHITESPACE = regex.compile(r"\s+")
+
+
+def _chunk_boundary_near_the_end(text: str, margin: int = 256) -> int:
+    """A position, at least `margin` characters before the end, where a chunk of `pre_tokenize(text)` starts; or 0.
+
+    After a newline followed by a non-space a chunk always starts: only the two whitespace parts of
+    GPT-2's pattern can hold a newline, and they stop before a non-space.
+
+    >>> _chunk_boundary_near_the_end("To be,\\nor not", margin=3)
+    7
+    """
+    end = len(text) - margin
+    while end > 0:
+        newline = text.rfind("\n", 0, end)
+        if newline < 0:
+            return 0
+        if not _WHITESPACE.match(text, newline + 1):
+            return newline + 1
+        end = newline
+    return 0
+
+
+def _pieces_with_starts(text: str, special_tokens: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """The pieces of `split_special(text, special_tokens)`, each with its start position in `text`."""
+    start = 0
+    for piece in split_special(text, special_tokens):
+        yield start, piece
+        start += len(piece)
+
+
 class _BPEPlumbing:
     """What `BPETokenizer` needs besides the idea: checks, the chunk cache, special-token refusal, files."""
 
     _vocab: list[bytes]
+    _byte_ids: list[int]
     _ranks: dict[tuple[int, int], int]
     _cache: dict[str, list[int]]
     special_tokens: tuple[str, ...]
     special_indices: dict[str, int]
+    stream_block = 1 << 16  # encode_iterable encodes once it holds this many characters
 
     @property
     def n_vocab(self) -> int:
@@ -665,6 +777,85 @@ class _BPEPlumbing:
                 )
         return allowed
 
+    @property
+    def byte_ids(self) -> list[int]:
+        """The token index of each byte value 0..255 (byte order, except in GPT-2's tokenizer)."""
+        return list(self._byte_ids)
+
+    @classmethod
+    def from_gpt2_files(cls, encoder_json: str | os.PathLike, vocab_bpe: str | os.PathLike):
+        """GPT-2's tokenizer with GPT-2's own indices, from its files `encoder.json` and `vocab.bpe`.
+
+        n_vocab is 50,257: GPT-2's 256 byte tokens (in its own order), its 50,000 merges, then
+        `<|endoftext|>` at 50256. Files that are not GPT-2's, or do not belong together, raise
+        `TokenizerFileError`.
+        """
+        byte_ids, merges, special_tokens = _read_gpt2_files(Path(encoder_json), Path(vocab_bpe))
+        return cls(merges, special_tokens, byte_ids=byte_ids)
+
+    def encode_iterable(self, texts: Iterable[str], allowed_special: str | Iterable[str] = ()) -> Iterator[int]:
+        """Yield the token indices of a stream of strings (a file opened for reading, say), piece by piece.
+
+        The indices equal `encode("".join(texts), allowed_special)`, but only a block of text is held
+        at a time: what is read is encoded up to a cut that more text cannot change (before the last
+        two chunks, outside any special token), and the rest waits for the next pieces.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode_iterable takes an iterable of strings (a file, a list of lines); "
+                            "for one string, call encode")
+        held, size, offset = [], 0, 0  # text read but not yet encoded; its length; characters encoded so far
+        for text in texts:
+            held.append(_check_text(text))
+            size += len(text)
+            if size < self.stream_block:
+                continue
+            block = "".join(held)
+            cut = self._stream_cut(block)
+            yield from self._encode_block(block[:cut], allowed_special, offset)
+            held, size, offset = [block[cut:]], len(block) - cut, offset + cut
+        yield from self._encode_block("".join(held), allowed_special, offset)
+
+    def _encode_block(self, text: str, allowed_special: object, offset: int) -> list[int]:
+        """`encode(text)`; an error says where in the stream the block starts."""
+        try:
+            return self.encode(text, allowed_special)
+        except ValueError as error:
+            if offset == 0:
+                raise
+            raise ValueError(f"{error} (positions count from character {offset:,} of the stream)") from None
+
+    def _stream_cut(self, text: str) -> int:
+        """A position where `text` can be cut: encode(text[:cut]) + encode(text[cut:] + more) == encode(text + more).
+
+        Text read later can only change the last two chunks of the pre-tokenization (a word that
+        goes on, `'l` that becomes `'ll`, a run of spaces) or complete a special token cut in two;
+        and a chunk that is only whitespace could change if the text stopped right after it. So
+        the cut is the end of a special token, or the end of a chunk that is not only whitespace,
+        before the last two chunks and at least (longest special token - 1) characters before the
+        end of the text; 0 if there is none.
+        """
+        limit = len(text) - max((len(token) for token in self.special_tokens), default=1) + 1
+        for start, piece in reversed(list(_pieces_with_starts(text, self.special_tokens))):
+            if start >= limit:
+                continue
+            if piece in self.special_tokens:
+                if start + len(piece) <= limit:
+                    return start + len(piece)
+                continue
+            last = start + len(piece) == len(text)  # only the last piece can still grow
+            for sync in (_chunk_boundary_near_the_end(piece), 0):  # pre-tokenize the end of the piece only
+                chunks = pre_tokenize(piece[sync:])
+                position, cut = start + sync, None
+                for chunk in chunks[:-2] if last else chunks:
+                    position += len(chunk)
+                    if position > limit:
+                        break
+                    if not _WHITESPACE.fullmatch(chunk):
+                        cut = position
+                if cut is not None:
+                    return cut
+        return 0
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the tokenizer to `path` as JSON, atomically (a temporary file, then a rename)."""
         path = Path(path)
@@ -675,6 +866,8 @@ class _BPEPlumbing:
             "special_tokens": list(self.special_tokens),
             "merges": [list(pair) for pair in self.merges],
         }
+        if self._byte_ids != list(range(N_BYTES)):  # GPT-2's byte order: a version-2 file stores it
+            content["version"], content["byte_ids"] = FILE_VERSION_BYTE_IDS, self._byte_ids
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -697,16 +890,20 @@ class _BPEPlumbing:
             found = content.get("format") if isinstance(content, dict) else type(content).__name__
             raise TokenizerFileError(f"{path} is not a tokenizer file: its format is {found!r}, "
                                      f"expected {FILE_FORMAT!r}")
-        if content.get("version") != FILE_VERSION:
+        if content.get("version") not in (FILE_VERSION, FILE_VERSION_BYTE_IDS):
             raise TokenizerFileError(f"{path}: version {content.get('version')!r} is not supported "
-                                     f"(this code reads version {FILE_VERSION})")
+                                     f"(this code reads versions {FILE_VERSION} and {FILE_VERSION_BYTE_IDS})")
+        if (content.get("version") == FILE_VERSION_BYTE_IDS) != ("byte_ids" in content):
+            raise TokenizerFileError(f"{path}: a version-{FILE_VERSION_BYTE_IDS} file, and only such a file, "
+                                     "stores 'byte_ids'")
         if content.get("pattern") != GPT2_SPLIT_PATTERN:
             raise TokenizerFileError(f"{path}: its pre-tokenization pattern is not GPT-2's")
         merges, special_tokens = content.get("merges"), content.get("special_tokens")
         if not isinstance(merges, list) or not isinstance(special_tokens, list):
             raise TokenizerFileError(f"{path}: 'merges' and 'special_tokens' must be lists")
         try:
-            return cls([tuple(pair) if isinstance(pair, list) else pair for pair in merges], special_tokens)
+            return cls([tuple(pair) if isinstance(pair, list) else pair for pair in merges], special_tokens,
+                       byte_ids=content.get("byte_ids"))
         except (TypeError, ValueError) as error:
             raise TokenizerFileError(f"{path}: {error}") from None
 
@@ -727,9 +924,11 @@ class BPETokenizer(_BPEPlumbing):
     ([258, 100, 258, 97, 99], b'aaab')
     """
 
-    def __init__(self, merges: Sequence[tuple[int, int]] = (), special_tokens: Sequence[str] = ()):
+    def __init__(self, merges: Sequence[tuple[int, int]] = (), special_tokens: Sequence[str] = (),
+                 byte_ids: Sequence[int] | None = None):
         self.special_tokens = _check_special_tokens(special_tokens)
-        self._vocab = [bytes([byte]) for byte in range(N_BYTES)]  # index -> the bytes it stands for
+        self._byte_ids = _check_byte_ids(byte_ids)  # byte value -> its token index: byte order, or GPT-2's order
+        self._vocab = [bytes([byte]) for byte in sorted(range(N_BYTES), key=self._byte_ids.__getitem__)]  # index -> bytes
         self._ranks: dict[tuple[int, int], int] = {}  # pair -> the index it merges into
         for number, pair in enumerate(merges):
             left, right = _check_merge(pair, number, self._ranks, len(self._vocab))
@@ -753,7 +952,7 @@ class BPETokenizer(_BPEPlumbing):
 
     def _encode_chunk(self, chunk: str) -> list[int]:
         """One chunk: its bytes, then the merges in the order they were learned (the lowest index first)."""
-        ids = list(chunk.encode("utf-8"))
+        ids = [self._byte_ids[byte] for byte in chunk.encode("utf-8")]  # the byte tokens
         while len(ids) >= 2:
             pair = min(pairwise(ids), key=lambda p: self._ranks.get(p, math.inf))  # the earliest-learned pair
             if pair not in self._ranks:  # no pair of this chunk was ever merged

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 import regex
@@ -321,7 +322,13 @@ def test_a_truncated_file_gives_a_clear_error(tokenizer, tmp_path):
     [
         ({"version": "1.0", "model": {"type": "BPE", "merges": []}}, r"its format is None, expected 'llm_course\.bpe'"),
         ([1, 2, 3], r"its format is 'list'"),
-        ({"format": "llm_course.bpe", "version": 2}, r"version 2 is not supported"),
+        ({"format": "llm_course.bpe", "version": 3}, r"version 3 is not supported"),
+        ({"format": "llm_course.bpe", "version": 2, "merges": [], "special_tokens": []},
+         r"a version-2 file, and only such a file, stores 'byte_ids'"),
+        ({"format": "llm_course.bpe", "version": 1, "merges": [], "special_tokens": [], "byte_ids": list(range(256))},
+         r"a version-2 file, and only such a file, stores 'byte_ids'"),
+        ({"format": "llm_course.bpe", "version": 2, "merges": [], "special_tokens": [], "byte_ids": [0] * 256},
+         r"byte_ids must hold each index 0\.\.255 exactly once"),
         ({"format": "llm_course.bpe", "version": 1, "pattern": r"\w+", "merges": [], "special_tokens": []},
          r"pattern is not GPT-2's"),
         ({"format": "llm_course.bpe", "version": 1, "merges": [[97, 300]], "special_tokens": []},
@@ -334,7 +341,7 @@ def test_a_truncated_file_gives_a_clear_error(tokenizer, tmp_path):
 def test_a_foreign_or_inconsistent_file_gives_a_clear_error(tmp_path, content, message):
     from llm_course.bpe import GPT2_SPLIT_PATTERN
 
-    if isinstance(content, dict) and content.get("version") == 1 and "pattern" not in content:
+    if isinstance(content, dict) and content.get("version") in (1, 2) and "pattern" not in content:
         content["pattern"] = GPT2_SPLIT_PATTERN
     path = tmp_path / "other.json"
     path.write_text(json.dumps(content))
@@ -398,3 +405,256 @@ def test_decode_accepts_numpy_and_torch_integers(tokenizer):
     ids = tokenizer.encode("To be, or not to be")
     assert tokenizer.decode(torch.tensor(ids)) == "To be, or not to be"
     assert tokenizer.decode(np.array(ids)) == "To be, or not to be"
+
+
+# --- GPT-2's tokenizer: GPT-2's own ids, equal to tiktoken's gpt2 encoding ----------------------------------
+
+TIKTOKEN_GPT2_URLS = {  # the files tiktoken's gpt2 encoding reads; its cache names them by the SHA-1 of the URL
+    "gpt2-vocab": "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe",
+    "gpt2-encoder": "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json",
+}
+
+
+@pytest.fixture(scope="module")
+def gpt2_paths():
+    """GPT-2's encoder.json and vocab.bpe from LLM_COURSE_DATA, verified (never downloaded)."""
+    from llm_course.data import CorpusError, load_file
+
+    try:
+        return load_file("gpt2-encoder", download=False), load_file("gpt2-vocab", download=False)
+    except CorpusError as error:
+        pytest.skip(f"no local copy of GPT-2's tokenizer files: {error}")
+
+
+@pytest.fixture(scope="module")
+def gpt2(gpt2_paths) -> BPETokenizer:
+    return BPETokenizer.from_gpt2_files(*gpt2_paths)
+
+
+@pytest.fixture(scope="module")
+def tiktoken_gpt2(gpt2_paths, tmp_path_factory):
+    """tiktoken's own gpt2 encoding, offline: its cache folder filled with the same two files."""
+    import hashlib
+    import shutil
+
+    import tiktoken  # a dev dependency: the comparison must run, not skip
+
+    cache = tmp_path_factory.mktemp("tiktoken-cache")
+    urls = (TIKTOKEN_GPT2_URLS["gpt2-encoder"], TIKTOKEN_GPT2_URLS["gpt2-vocab"])
+    for path, url in zip(gpt2_paths, urls, strict=True):
+        shutil.copyfile(path, cache / hashlib.sha1(url.encode()).hexdigest())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
+        return tiktoken.get_encoding("gpt2")
+
+
+def random_unicode_strings(count: int, seed: int) -> list[str]:
+    """Strings that stress a tokenizer: every script, spaces and newlines in runs, contractions, digits, emoji.
+
+    Only characters assigned in Python's Unicode database (14.0 for Python 3.11) are drawn: whether a
+    code point assigned later (CJK extension J, say) is a letter depends on the Unicode tables of the
+    regex engine, and `regex` and tiktoken's engine ship different versions, so GPT-2's pattern cuts
+    such text differently in the two. That is a difference of Unicode versions, not of BPE.
+    """
+    import random
+    import unicodedata
+
+    rng = random.Random(seed)
+    pieces = [" ", "  ", "\n", "\n\n", "\t", "\r\n", "\u00a0", "\u3000", "'s", "'ll", "'ve", "'re", "'t", "'", "''",
+              "<|", "|>", "endoftext", "123", " 4", "...", "!?", "—"]
+
+    def character() -> str:
+        drawn = draw()
+        while unicodedata.category(drawn) in ("Cn", "Cs"):  # unassigned (in Unicode 14) or a lone surrogate
+            drawn = draw()
+        return drawn
+
+    def draw() -> str:
+        kind = rng.random()
+        if kind < 0.45:
+            return chr(rng.randint(32, 126))
+        if kind < 0.6:
+            return chr(rng.randint(0xA0, 0x24F))  # Latin-1 and Latin Extended: accents
+        if kind < 0.7:
+            return chr(rng.randint(0x4E00, 0x9FFF))  # CJK
+        if kind < 0.78:
+            return chr(rng.randint(0x1F300, 0x1FAFF))  # emoji
+        if kind < 0.82:
+            return chr(rng.choice([0x0301, 0x0308, 0x200D, 0xFE0F]))  # combining marks, joiners
+        return chr(rng.randint(0, 0x10FFFF))  # any code point
+
+    return ["".join(rng.choice(pieces) if rng.random() < 0.25 else character() for _ in range(rng.randint(0, 40)))
+            for _ in range(count)]
+
+
+def test_gpt2_tokenizer_has_gpt2s_own_ids(gpt2, gpt2_paths):
+    encoder = json.loads(gpt2_paths[0].read_text(encoding="utf-8"))
+    assert gpt2.n_vocab == len(encoder) == 50_257 and len(gpt2.merges) == 50_000
+    assert gpt2.special_indices == {EOT: 50256} and gpt2.token_bytes(50256) == EOT.encode()
+    assert sorted(gpt2.byte_ids) == list(range(256)) and gpt2.byte_ids != list(range(256)), "GPT-2 permutes bytes"
+    assert gpt2.byte_ids[ord("!")] == 0 and gpt2.token_bytes(0) == b"!", "GPT-2's first token is '!'"
+    # Every token's bytes, read back through GPT-2's printable-character map, is its entry in encoder.json.
+    from llm_course.bpe import gpt2_byte_characters
+
+    characters = gpt2_byte_characters()
+    written = {"".join(characters[b] for b in gpt2.token_bytes(i)): i for i in range(50_256)}
+    assert written == {token: index for token, index in encoder.items() if token != EOT}
+
+
+def test_gpt2_ids_equal_tiktoken_on_the_corpus(gpt2, tiktoken_gpt2, shakespeare):
+    ids = gpt2.encode(shakespeare)
+    assert ids == tiktoken_gpt2.encode_ordinary(shakespeare) == tiktoken_gpt2.encode(shakespeare)
+    assert gpt2.decode(ids) == shakespeare
+
+
+def test_gpt2_ids_equal_tiktoken_on_1000_random_unicode_strings(gpt2, tiktoken_gpt2):
+    for text in random_unicode_strings(1000, seed=17):
+        ids = gpt2.encode_ordinary(text)
+        assert ids == tiktoken_gpt2.encode_ordinary(text), f"the ids of {text!r} differ from tiktoken's"
+        assert gpt2.decode(ids) == tiktoken_gpt2.decode(ids) == text
+
+
+def test_gpt2_special_token_as_tiktoken_treats_it(gpt2, tiktoken_gpt2):
+    text = "The end.<|endoftext|>A new document, with <|endoftext|> twice"
+    allowed = gpt2.encode(text, allowed_special="all")
+    assert allowed == tiktoken_gpt2.encode(text, allowed_special="all") and allowed.count(50256) == 2
+    assert gpt2.encode(text, allowed_special={EOT}) == allowed
+    assert gpt2.encode_ordinary(text) == tiktoken_gpt2.encode_ordinary(text) and 50256 not in gpt2.encode_ordinary(text)
+    with pytest.raises(ValueError, match="special token"):
+        tiktoken_gpt2.encode(text)
+    with pytest.raises(ValueError, match=r"'<\|endoftext\|>' at position 8"):
+        gpt2.encode(text)
+    assert gpt2.decode(allowed) == text
+
+
+def test_gpt2_tokenizer_saves_and_loads_with_its_byte_order(gpt2, tmp_path, shakespeare):
+    path = tmp_path / "gpt2.json"
+    gpt2.save(path)
+    content = json.loads(path.read_text(encoding="utf-8"))
+    assert content["version"] == 2 and content["byte_ids"] == gpt2.byte_ids
+    loaded = BPETokenizer.load(path)
+    assert loaded.byte_ids == gpt2.byte_ids and loaded.merges == gpt2.merges and loaded.n_vocab == 50_257
+    assert loaded.encode(shakespeare[:20_000]) == gpt2.encode(shakespeare[:20_000])
+
+
+def test_an_old_version_1_file_still_loads(tmp_path):
+    """A file as notebook 03 wrote it before byte orders existed: byte tokens in byte order."""
+    from llm_course.bpe import GPT2_SPLIT_PATTERN
+
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"format": "llm_course.bpe", "version": 1, "pattern": GPT2_SPLIT_PATTERN,
+                                "special_tokens": [EOT], "merges": [[97, 97], [256, 97], [257, 98]]}))
+    loaded = BPETokenizer.load(path)
+    assert loaded.byte_ids == list(range(256)) and loaded.n_vocab == 260 and loaded.special_indices == {EOT: 259}
+    assert loaded.encode("aaabdaaabac") == [258, 100, 258, 97, 99]
+    loaded.save(tmp_path / "again.json")
+    assert json.loads((tmp_path / "again.json").read_text())["version"] == 1, "byte order is still written as version 1"
+
+
+def test_a_permuted_byte_order_round_trips():
+    reversed_order = list(range(255, -1, -1))  # byte b is token 255 - b
+    tokenizer = BPETokenizer([(255 - ord("a"), 255 - ord("b"))], byte_ids=reversed_order)
+    assert tokenizer.encode("abc") == [256, 255 - ord("c")] and tokenizer.token_bytes(0) == b"\xff"
+    assert tokenizer.decode(tokenizer.encode("naïve 世界")) == "naïve 世界"
+
+
+@pytest.mark.parametrize(
+    ("byte_ids", "error", "message"),
+    [
+        (list(range(255)), ValueError, r"each index 0\.\.255 exactly once"),
+        ([0] + list(range(1, 255)) + [1], ValueError, r"each index 0\.\.255 exactly once"),
+        ([float(i) for i in range(256)], ValueError, r"each index 0\.\.255 exactly once"),
+        ("abc", TypeError, r"byte_ids must be a sequence of 256 ints"),
+    ],
+)
+def test_bad_byte_ids(byte_ids, error, message):
+    with pytest.raises(error, match=message):
+        BPETokenizer(byte_ids=byte_ids)
+
+
+def test_gpt2_files_that_are_wrong_give_clear_errors(gpt2_paths, tmp_path):
+    encoder_json, vocab_bpe = gpt2_paths
+    with pytest.raises(TokenizerFileError, match=r"gpt2_vocab\.bpe is not GPT-2's encoder\.json: it is not valid JSON"):
+        BPETokenizer.from_gpt2_files(vocab_bpe, encoder_json)  # the two files swapped
+    truncated = tmp_path / "encoder.json"
+    truncated.write_bytes(encoder_json.read_bytes()[:500_000])
+    with pytest.raises(TokenizerFileError, match=r"encoder\.json is not GPT-2's encoder\.json: it is not valid JSON"):
+        BPETokenizer.from_gpt2_files(truncated, vocab_bpe)
+    lines = vocab_bpe.read_text(encoding="utf-8").splitlines()
+    short = tmp_path / "vocab.bpe"
+    short.write_text("\n".join(lines[:-10]) + "\n", encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match=r"explain 50,246 .* truncated"):
+        BPETokenizer.from_gpt2_files(encoder_json, short)
+    swapped = tmp_path / "swapped.bpe"
+    swapped.write_text("\n".join([lines[0], lines[2], lines[1], *lines[3:]]) + "\n", encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match=r"merge 0 makes .* not 256: the two files do not belong together"):
+        BPETokenizer.from_gpt2_files(encoder_json, swapped)
+    headless = tmp_path / "headless.bpe"
+    headless.write_text("\n".join(lines[1:]), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match=r"first line should be '#version: 0\.2'"):
+        BPETokenizer.from_gpt2_files(encoder_json, headless)
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2, 3]")
+    with pytest.raises(TokenizerFileError, match=r"must map token strings to ints"):
+        BPETokenizer.from_gpt2_files(listed, vocab_bpe)
+
+
+# --- encode_iterable: a stream, piece by piece --------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from([*"ab 'lsv\n\t.,!1é世\u3000", "<|endoftext|>", "<|", "|>", "   "]), max_size=40).map(
+        "".join),
+    cuts=st.lists(st.integers(0, 80), max_size=8),
+    block=st.integers(1, 12),
+    allowed=st.sampled_from(["all", ()]),
+)
+@example(text="x'll", cuts=[2, 3], block=1, allowed=())
+@example(text="a \nb", cuts=[3], block=1, allowed=())
+@example(text="a<|endoftext|>b", cuts=[3, 9], block=1, allowed="all")
+def test_encode_iterable_equals_encode_of_the_concatenation(tokenizer, text, cuts, block, allowed):
+    """Any split of any text into pieces, with blocks as small as one character: the same ids as `encode`."""
+    bounds = sorted({0, len(text), *(min(c, len(text)) for c in cuts)})
+    pieces = [text[a:b] for a, b in pairwise(bounds)]
+    tokenizer.stream_block = block
+    try:
+        try:
+            expected = tokenizer.encode(text, allowed_special=allowed)
+        except ValueError:
+            with pytest.raises(ValueError, match="special token"):
+                list(tokenizer.encode_iterable(iter(pieces), allowed_special=allowed))
+            return
+        assert list(tokenizer.encode_iterable(iter(pieces), allowed_special=allowed)) == expected
+    finally:
+        del tokenizer.stream_block
+
+
+def test_encode_iterable_on_a_file_equals_tiktoken(gpt2, tiktoken_gpt2, gpt2_paths, shakespeare, tmp_path):
+    path = tmp_path / "shakespeare.txt"
+    path.write_text(shakespeare[:200_000], encoding="utf-8")
+    with open(path, encoding="utf-8") as lines:  # a file yields its lines
+        assert list(gpt2.encode_iterable(lines)) == tiktoken_gpt2.encode_ordinary(shakespeare[:200_000])
+
+
+def test_encode_iterable_holds_a_bounded_amount_of_memory(tokenizer, shakespeare):
+    """Forty copies of the corpus (45 MB of text) stream through in a few megabytes: the text is never held whole."""
+    import tracemalloc
+
+    lines = shakespeare.splitlines(keepends=True)
+    expected_per_copy = len(tokenizer.encode(shakespeare))  # also fills the chunk cache before measuring
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in tokenizer.encode_iterable(line for _ in range(40) for line in lines))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count > 40 * expected_per_copy * 0.99  # the copies join at their ends, so a few tokens may differ
+    assert peak < 4_000_000, f"encode_iterable held {peak:,} bytes for a 45 MB stream"
+
+
+def test_encode_iterable_refuses_a_single_string(tokenizer):
+    with pytest.raises(TypeError, match="an iterable of strings.*for one string, call encode"):
+        list(tokenizer.encode_iterable("To be"))
+    with pytest.raises(TypeError, match="text must be a str, got bytes"):
+        list(tokenizer.encode_iterable(["To be", b"or not"]))

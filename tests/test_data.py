@@ -252,3 +252,108 @@ def test_set_seed_repeats_every_generator():
         set_seed(-1)
     with pytest.raises(ValueError, match="seed .* got 'a'"):
         set_seed("a")
+
+
+# --- load_file: verified files that are not text corpora (GPT-2's tokenizer files and weights) ------------
+
+PAYLOAD = bytes(range(256)) * 40  # not UTF-8 text: load_file never decodes
+
+
+@pytest.fixture
+def data_file(tmp_path, monkeypatch):
+    """A binary file with a known size, served from a file:// URL, registered in data.FILES; empty folders."""
+    source = tmp_path / "source" / "weights.bin"
+    source.parent.mkdir()
+    source.write_bytes(PAYLOAD)
+    record = data.DataFile(
+        name="test-weights",
+        filename="test_weights.bin",
+        url=source.as_uri(),
+        sha256=hashlib.sha256(PAYLOAD).hexdigest(),
+        size=len(PAYLOAD),
+    )
+    monkeypatch.setitem(data.FILES, record.name, record)
+    monkeypatch.setenv("LLM_COURSE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("LLM_COURSE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "data").mkdir()
+    return record
+
+
+def test_load_file_finds_the_data_folder_copy(data_file, tmp_path, monkeypatch):
+    (tmp_path / "data" / data_file.filename).write_bytes(PAYLOAD)
+    monkeypatch.setattr(data, "_download", _no_download)
+    path = data.load_file(data_file.name)
+    assert path == tmp_path / "data" / data_file.filename and path.read_bytes() == PAYLOAD
+
+
+def test_load_file_downloads_verifies_and_caches(data_file, tmp_path):
+    path = data.load_file(data_file.name)
+    assert path == tmp_path / "cache" / data_file.filename and path.read_bytes() == PAYLOAD
+    assert not list(path.parent.glob("*.part")), "no temporary file is left behind"
+
+
+def test_load_file_refuses_a_copy_of_the_wrong_size_before_hashing(data_file, tmp_path, monkeypatch):
+    copy = tmp_path / "data" / data_file.filename
+    copy.write_bytes(PAYLOAD[:1000])
+    monkeypatch.setattr(data, "_download", _no_download)
+    monkeypatch.setattr(data, "sha256_of", _no_download)  # the size alone decides
+    with pytest.raises(CorpusError, match=rf"{copy.name} has 1,000 bytes, expected {len(PAYLOAD):,} \(truncated"):
+        data.load_file(data_file.name)
+    assert copy.read_bytes() == PAYLOAD[:1000], "the user's own file is not deleted"
+
+
+def test_load_file_refuses_a_copy_with_the_right_size_and_the_wrong_hash(data_file, tmp_path, monkeypatch):
+    (tmp_path / "data" / data_file.filename).write_bytes(PAYLOAD[::-1])
+    monkeypatch.setattr(data, "_download", _no_download)
+    with pytest.raises(CorpusError, match=f"has SHA-256 .* expected {data_file.sha256}"):
+        data.load_file(data_file.name)
+
+
+def test_load_file_replaces_a_truncated_cached_copy(data_file, tmp_path):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / data_file.filename).write_bytes(PAYLOAD[:10])
+    assert data.load_file(data_file.name).read_bytes() == PAYLOAD
+
+
+def test_load_file_reports_a_truncated_download(data_file, tmp_path):
+    (tmp_path / "source" / "weights.bin").write_bytes(PAYLOAD[:100])
+    with pytest.raises(CorpusError, match=rf"was truncated: 100 of {len(PAYLOAD)} bytes"):
+        data.load_file(data_file.name)
+    assert list((tmp_path / "cache").iterdir()) == [], "nothing is kept after a failed download"
+
+
+def test_load_file_offline_says_where_to_put_the_file(data_file, tmp_path):
+    with pytest.raises(CorpusError) as error:
+        data.load_file(data_file.name, download=False)
+    message = str(error.value)
+    assert data_file.filename in message and str(tmp_path / "cache") in message and "LLM_COURSE_DATA" in message
+    assert data_file.url in message and data_file.sha256 in message
+
+
+def test_load_file_unknown_name():
+    with pytest.raises(ValueError, match="unknown data file 'gpt3-weights'.*gpt2-encoder.*gpt2-vocab.*tiny-shake"):
+        data.load_file("gpt3-weights")
+
+
+def test_load_file_knows_the_corpora_too(shakespeare):
+    assert data.load_file("tiny-shakespeare", download=False).read_text(encoding="utf-8") == shakespeare
+
+
+def test_gpt2_tokenizer_files_are_registered_as_the_issue_gives_them():
+    """The fingerprints of OpenAI's GPT-2 release, the files tiktoken's gpt2 encoding downloads."""
+    encoder, vocab = data.FILES["gpt2-encoder"], data.FILES["gpt2-vocab"]
+    assert encoder.url.endswith("gpt-2/encodings/main/encoder.json") and encoder.size == 1_042_301
+    assert encoder.sha256 == "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
+    assert vocab.url.endswith("gpt-2/encodings/main/vocab.bpe") and vocab.size == 456_318
+    assert vocab.sha256 == "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"
+    weights = data.FILES["gpt2-weights"]
+    assert weights.url.startswith("https://huggingface.co/openai-community/gpt2/resolve/") and weights.size > 5e8
+
+
+def test_the_local_gpt2_tokenizer_files_verify():
+    """The copies in LLM_COURSE_DATA (../shared/data in CI): found, verified, never downloaded."""
+    try:
+        paths = [data.load_file(name, download=False) for name in ("gpt2-encoder", "gpt2-vocab")]
+    except CorpusError as error:
+        pytest.skip(f"no local copy of GPT-2's tokenizer files: {error}")
+    assert [data.sha256_of(p) for p in paths] == [data.FILES[n].sha256 for n in ("gpt2-encoder", "gpt2-vocab")]
