@@ -7,7 +7,7 @@
 # Usage (from anywhere, on a machine with a CUDA GPU and the course installed):
 #   benchmarks/gpu_check.sh                       # one GPU
 #   NPROC=8 benchmarks/gpu_check.sh               # eight GPUs of this machine, torchrun + NCCL
-#   BATCH=32 STEPS=100 GOAL=0.40 benchmarks/gpu_check.sh
+#   BATCH=32 STEPS=100 GOAL=0.40 ACCUM=2 benchmarks/gpu_check.sh
 # Character tokens keep the set-up instant (no BPE training); the model's FLOPs are in its blocks.
 # The first step (compilation) is excluded from the timing by the trainer itself.
 set -euo pipefail
@@ -108,23 +108,85 @@ for device in devices:
 PY
 # ---------------------------------------------------------------------------------------------
 
+# Training on the GPU (llm_course.train and llm_course.sample, notebook 09; issues 12, 18 and 20).
+#  1. the hot path has no host synchronisation: three steps of train_step (fused AdamW, bf16 autocast,
+#     batches through pinned memory) under torch.cuda.set_sync_debug_mode("error"), with the model
+#     compiled (in eager mode the GPT's input check, notebook 04's, reads the index range: one wait);
+#  2. each rank restores its own CUDA random state (the dropout stream of its GPU);
+#  3. the command-line journey on the GPU: train on a text file with --grad-accum 2 and dropout,
+#     continue it with --resume, then python -m llm_course.sample (same seed, same text);
+#  4. throughput: the GPT-2-small shape for $STEPS steps in bf16 with torch.compile (ACCUM=2 for
+#     gradient accumulation); tokens/s (the global batch) and MFU against the goal.
 rm -rf "$OUT"
-ARGS=(--n-layer 12 --n-head 12 --n-emb 768 --context-size 1024 --batch-size "$BATCH" --steps "$STEPS"
-      --lr 6e-4 --min-lr 6e-5 --warmup-steps 10 --eval-interval "$STEPS" --eval-batches 4 --log-interval 10
-      --device cuda --precision bf16 --compile --out "$OUT")
+mkdir -p "$OUT"
+"$PYTHON" - <<'PY'
+import torch
+
+from llm_course import train
+from llm_course.gpt import GPT, GPTConfig
+
+device = "cuda:0"
+torch.cuda.set_device(device)
+model = GPT(GPTConfig(n_vocab=65, context_size=64, n_emb=128, n_layer=2, n_head=4, dropout=0.1)).to(device)
+optimizer = train.build_optimizer(model, 1e-3, 0.1, "cuda")
+assert optimizer.defaults["fused"] is True, "fused AdamW on CUDA"
+precision = lambda: train.autocast("cuda", train.resolve_precision("auto", "cuda"))  # noqa: E731
+compiled = torch.compile(model)
+def step():
+    x = train.to_device(torch.randint(65, (32, 64)), device)
+    y = train.to_device(torch.randint(65, (32, 64)), device)
+    return train.train_step(compiled, optimizer, [(x[:16], y[:16]), (x[16:], y[16:])], 1e-3, 1.0, precision)
+step()  # warm-up: compilation, allocations, pinned buffers
+torch.cuda.synchronize()
+torch.cuda.set_sync_debug_mode("error")
+try:
+    losses = [step() for _ in range(3)]
+finally:
+    torch.cuda.set_sync_debug_mode("default")
+assert all(torch.isfinite(loss) for loss in losses)
+print("training on the GPU: train_step (fused AdamW, bf16 autocast, pinned batches) never waits for the GPU")
+
+generator = torch.Generator().manual_seed(0)
+torch.manual_seed(1)
+saved = train.rank_state(model, generator, device)
+first = torch.rand(4, device=device)
+torch.manual_seed(2)
+train.restore_rank_state([saved], train.Distributed(), generator, device, seed=0, step=0)
+assert torch.equal(torch.rand(4, device=device), first), "the rank's own CUDA random state is restored"
+print("training on the GPU: a rank's CUDA random state is saved and restored")
+PY
+
+"$PYTHON" -c "from llm_course.data import load_text; open('$OUT/text.txt', 'w', encoding='utf-8').write(load_text())"
+SMALL=(--corpus "$OUT/text.txt" --n-layer 2 --n-head 4 --n-emb 128 --context-size 64 --batch-size 32 --grad-accum 2
+       --dropout 0.1 --eval-interval 50 --log-interval 25 --device cuda --out "$OUT/char")
+"$PYTHON" -m llm_course.train "${SMALL[@]}" --steps 100 | tee "$OUT/char.txt"
+grep -q "global batch 32 x 2 x 1 sequences of 64 tokens, 1 process(es) on cuda, .*fused AdamW" "$OUT/char.txt"
+"$PYTHON" -m llm_course.train "${SMALL[@]}" --steps 150 --resume | tee "$OUT/char_resumed.txt"
+grep -q "for steps 101..150" "$OUT/char_resumed.txt"
+"$PYTHON" -m llm_course.sample --out "$OUT/char" --prompt "ROMEO:" --max-new-tokens 100 --seed 3 > "$OUT/sample1.txt"
+"$PYTHON" -m llm_course.sample --out "$OUT/char" --prompt "ROMEO:" --max-new-tokens 100 --seed 3 > "$OUT/sample2.txt"
+cmp "$OUT/sample1.txt" "$OUT/sample2.txt"
+head -c 6 "$OUT/sample1.txt" | grep -q "ROMEO:"
+echo "training on the GPU: train, resume and sample from a text file; same seed, same text:"
+cat "$OUT/sample1.txt"
+
+ACCUM=${ACCUM:-1}
+ARGS=(--n-layer 12 --n-head 12 --n-emb 768 --context-size 1024 --batch-size "$BATCH" --grad-accum "$ACCUM"
+      --steps "$STEPS" --lr 6e-4 --min-lr 6e-5 --warmup-steps 10 --eval-interval "$STEPS" --eval-batches 4
+      --log-interval 10 --device cuda --precision bf16 --compile --out "$OUT/gpt2s")
 if [ "$NPROC" -gt 1 ]; then
     "$PYTHON" -m torch.distributed.run --standalone --nproc_per_node="$NPROC" -m llm_course.train "${ARGS[@]}"
 else
     "$PYTHON" -m llm_course.train "${ARGS[@]}"
 fi
 
-"$PYTHON" - "$OUT/log.json" "$GOAL" <<'PY'
+"$PYTHON" - "$OUT/gpt2s/log.json" "$GOAL" <<'PY'
 import json, sys
 summary = json.load(open(sys.argv[1]))["summary"]
 goal = float(sys.argv[2])
 mfu = summary["mfu"]
-print(f"gpu_check: {summary['tokens_per_second']:,.0f} tokens/s on {summary['world_size']} GPU(s), "
-      f"MFU {'unknown' if mfu is None else f'{100 * mfu:.1f}%'} (goal {100 * goal:.0f}%), "
-      f"val loss {summary['val_loss']:.3f}")
+print(f"gpu_check: {summary['tokens_per_second']:,.0f} tokens/s on {summary['world_size']} GPU(s) "
+      f"({summary['tokens_per_step']:,} tokens per step), MFU {'unknown' if mfu is None else f'{100 * mfu:.1f}%'} "
+      f"(goal {100 * goal:.0f}%), val loss {summary['val_loss']:.3f}")
 sys.exit(0 if mfu is not None and mfu >= goal else 1)
 PY
