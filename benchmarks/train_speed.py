@@ -96,6 +96,20 @@ def step_timer(build, train_ids, n_vocab: int, warmup: int):
     return timed, n_params
 
 
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux, else what `platform` says)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="training time for the time-to-loss run")
@@ -110,8 +124,8 @@ def main() -> None:
     ids = torch.tensor(tokenizer.encode(text))
     train_ids, val_ids = train_val_split(ids, 0.9)
     n_vocab = tokenizer.n_vocab
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} logical CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"CPU: {cpu_model()}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} logical CPUs, load average {os.getloadavg()[0]:.2f}")
 
     import transformers
 
@@ -135,7 +149,10 @@ def main() -> None:
         medians[name] = statistics.median(values)
         print(f"| {name} | {timers[name][1]:,} | {medians[name]:,.0f} | {min(values):,.0f} .. {max(values):,.0f} |")
     ours_name, theirs_name = list(medians)
-    print(f"\nspeed ratio ours / transformers: {medians[ours_name] / medians[theirs_name]:.2f}x (target >= 1.2x)")
+    ratio = medians[ours_name] / medians[theirs_name]
+    verdict = "met" if ratio >= 1.2 else "NOT met on this machine"
+    print(f"\nspeed ratio ours / transformers: {ratio:.2f}x (target >= 1.2x: {verdict}) "
+          f"on {cpu_model()}, {torch.get_num_threads()} threads")
     print(f"load average after timing: {os.getloadavg()[0]:.2f}")
 
     if args.skip_time_to_loss:
