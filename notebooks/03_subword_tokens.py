@@ -515,9 +515,11 @@ print(f"{len(sample_counts):,} distinct chunks, 100 merges: "
 #
 # `BPETokenizer` holds the merges and the special tokens; everything else follows from them:
 #
-# - the bytes of each token: bytes $0..255$ stand for themselves, merge $j$ (0-based) makes token
-#   $256+j$ from the bytes of its pair, and special token $k$ is index $256+m+k$;
-# - **encoding** a chunk starts from its bytes and applies the merges *in the order they were
+# - the bytes of each token, in an explicit table from index to bytes: the 256 byte tokens take
+#   indices $0..255$, merge $j$ (0-based) makes token $256+j$ from the bytes of its pair, and
+#   special token $k$ is index $256+m+k$. Here byte $b$ is token $b$; the table `byte_ids` may give
+#   the byte tokens another order, which is all that GPT-2's own tokenizer needs (notebook 10 loads it);
+# - **encoding** a chunk starts from its bytes' tokens and applies the merges *in the order they were
 #   learned* (lowest index first), exactly as training did, as GPT-2 and tiktoken do;
 # - **decoding** joins the tokens' bytes and decodes them as UTF-8. A sequence of indices cut in the
 #   middle of a character is not valid UTF-8; `decode` then shows `�` (the replacement character),
@@ -1115,10 +1117,10 @@ plt.show()
 #
 # ## Saving and loading
 #
-# A tokenizer is its merges and its special tokens. `save` writes them as JSON with a format name
-# and a version, through a temporary file renamed into place (so a crash never leaves half a
-# file); `load` refuses anything else with a `TokenizerFileError` (a `ValueError`) that names the
-# file.
+# A tokenizer is its merges and its special tokens (and, for GPT-2's, its byte order). `save` writes
+# them as JSON with a format name and a version, through a temporary file renamed into place (so
+# a crash never leaves half a file); `load` refuses anything else with a `TokenizerFileError` (a
+# `ValueError`) that names the file.
 
 # %%
 os.makedirs("runs", exist_ok=True)
