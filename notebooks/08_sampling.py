@@ -133,14 +133,11 @@ def continue_text(prompt: str, n_tokens: int, pick) -> str:
     return tokenizer.decode(sequence)
 
 
-def label(index: int) -> str:
-    return repr(tokenizer.decode([index]))[1:-1].replace(" ", "␣")  # for figures: newline as \n, space as ␣
-
-
 # %% tags=["nbval-ignore-output"]
 prompt = "ROMEO:\n"
 greedy_text = continue_text(prompt, 250, pick=torch.argmax)
 print(greedy_text)
+assert greedy_text.startswith(prompt) and len(greedy_text) == len(prompt) + 250
 
 # %% [markdown]
 # Greedy text soon repeats itself. The next token depends only on the window, and greedy decoding
@@ -232,6 +229,10 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
 # entropy of $\boldsymbol\alpha(\tau)$ for $\tau$ from 0.01 to 100.
 
 # %%
+def label(index: int) -> str:
+    return repr(tokenizer.decode([index]))[1:-1].replace(" ", "␣")  # newline as \n, space as ␣
+
+
 logits = model(torch.tensor(tokenizer.encode("ROMEO:\nWhat shall I d")))[0, -1]  # (V,)
 order = logits.argsort(descending=True)[:12].tolist()
 taus = torch.logspace(-2, 2, 41).tolist()
@@ -281,8 +282,8 @@ print("after top-k with k = 2:", [round(p, 4) for p in softmax(top_k_filter(alph
 # ## Top-p (nucleus)
 #
 # A fixed $k$ fits some contexts badly. In the middle of a word a handful of letters carry almost
-# all the mass and $k=10$ keeps several bad choices; at the start of a line dozens of characters
-# can come, and $k=10$ cuts good ones. *Top-p* (Holtzman et al., 2019, "nucleus sampling")
+# all the mass and $k=10$ keeps several bad choices; after a blank line many capital letters can
+# start the next speaker's name, and $k=10$ cuts good ones. *Top-p* (Holtzman et al., 2019, "nucleus sampling")
 # adapts: sort the tokens by probability and keep the smallest set whose total probability
 # reaches $p$,
 #

@@ -9,7 +9,6 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import llm_course.sampling as sampling
@@ -274,7 +273,8 @@ def test_top_p_breaks_ties_by_index():
 def test_sampling_probs_is_what_sample_next_draws_from():
     generator = torch.Generator().manual_seed(7)
     logits = torch.randn(3, 12, generator=generator) * 2
-    for options in (dict(), dict(temperature=0.7), dict(top_k=4), dict(top_p=0.6), dict(temperature=1.5, top_k=5, top_p=0.8)):
+    every_option = {"temperature": 1.5, "top_k": 5, "top_p": 0.8}
+    for options in ({}, {"temperature": 0.7}, {"top_k": 4}, {"top_p": 0.6}, every_option):
         expected = logits / options.get("temperature", 1.0)
         if "top_k" in options:
             expected = top_k_filter(expected, options["top_k"])
@@ -309,7 +309,8 @@ def test_sample_next_and_generate_never_use_float64(dtype):
     logits = (torch.randn(4, 30, generator=torch.Generator().manual_seed(0)) * 3).to(dtype)
     model = RecordingModel()
     with NoFloat64() as mode:
-        for options in (dict(), dict(temperature=0), dict(temperature=1e-300), dict(temperature=0.7, top_k=5, top_p=0.9)):
+        every_option = {"temperature": 0.7, "top_k": 5, "top_p": 0.8}
+        for options in ({}, {"temperature": 0}, {"temperature": 1e-300}, every_option):
             draws = sample_next(logits, **options, generator=torch.Generator().manual_seed(1))
             assert draws.dtype == torch.long and draws.shape == (4,)
         generate(model, [1, 2], 5, top_k=3, top_p=0.9, generator=torch.Generator().manual_seed(0))
