@@ -873,3 +873,77 @@ VARIANTS = _cumulative(
     ("swiglu", "+ SwiGLU", dict(mlp="swiglu"), "adamw"),
     ("muon", "+ Muon", {}, "muon"),
 )
+
+# %% [markdown]
+# ## Summary
+#
+# SUMMARY_PLACEHOLDER
+#
+# ## Exercises
+#
+# Each exercise has a starter cell to complete and a check cell that tests your answer on several
+# inputs and prints one line: ✓, or ✗ with a hint. Solutions are in
+# `solutions/11_modern_transformer.py`: try first.
+#
+# **11.1 RMSNorm.** Write `rms_norm(x, weight)`: RMSNorm over the last dimension of `x`, with the
+# gain `weight` and $\varepsilon=10^{-6}$, from the formula of section 2 (not with `RMSNorm`).
+
+# %%
+from llm_course.exercises import check
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+# %%
+check("11.1", rms_norm)
+
+# %% [markdown]
+# **11.2 The rotation.** Write `rotate(x, base)` for `x` of shape `(t, d)`: row $m$ is a query at
+# position $m$; turn each pair $(x_i, x_{i+d/2})$ by the angle $m\,\theta_i$ with
+# $\theta_i=\text{base}^{-2i/d}$, using only `cos`, `sin` and arithmetic.
+
+# %%
+def rotate(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
+    raise NotImplementedError  # your code here: a (t, d) tensor
+
+
+# %%
+check("11.2", rotate)
+
+# %% [markdown]
+# **11.3 A sliding window.** Mistral's attention looks back a fixed number of positions. Write
+# `sliding_window_mask(t, window)`: a boolean `(t, t)` mask, `True` where query $j$ may look at
+# key $k$: causal, and at most `window` keys, itself included ($j-\text{window}<k\le j$). It works
+# with section 1's `scaled_dot_product_attention`, unchanged.
+
+# %%
+def sliding_window_mask(t: int, window: int) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+# %%
+check("11.3", sliding_window_mask)
+
+# %% [markdown]
+# **11.4 Newton–Schulz.** Write `orthogonalise(matrix, steps)` for a matrix with no more rows
+# than columns: divide by the Frobenius norm, then apply the iteration of section 6 `steps` times.
+# Then try the classic cubic iteration $X\leftarrow 1.5X-0.5XX^\top X$ instead: how many steps
+# does it need to bring a singular value of 0.01 to 0.5?
+
+# %%
+def orthogonalise(matrix: torch.Tensor, steps: int = 5) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+# %%
+check("11.4", orthogonalise)
+
+# %% [markdown]
+# **To think about.** (a) RoPE's frequencies run from one turn per six positions to about one
+# turn per 60,000 positions at $d=32$. With a context of $T=64$, which pairs can tell position 3
+# from position 40? What does that suggest about `rope_base` for short contexts? (b) Muon treats
+# each matrix as a whole. Why is it not used for the embedding table, whose rows are looked up one
+# token at a time? (c) The ablation adds the pieces in one order. Could a piece that hurts here
+# help in another order, or at another budget?
