@@ -102,7 +102,7 @@ def run(name: str, recipe: Recipe, train_ids, val_ids, n_vocab: int, eval_every:
     final = loss_on(model, every)
     curve.append((recipe.steps * tokens_per_step, final))
     reached = None
-    for (t0, l0), (t1, l1) in zip(curve, curve[1:]):
+    for (t0, l0), (t1, l1) in zip(curve, curve[1:], strict=False):
         if l1 <= TARGET < l0:
             reached = t0 + (l0 - TARGET) / (l0 - l1) * (t1 - t0)
             break
