@@ -4,7 +4,7 @@
 """What changed after GPT-2: RMSNorm, rotary positions (RoPE), SwiGLU, no biases, and the Muon optimiser.
 
 `scaled_dot_product_attention(q, k, v, mask)` is attention written out, for any boolean mask.
-`RMSNorm` divides a vector by its root mean square. `rope_angles` and `apply_rope` rotate pairs of
+`RMSNorm` divides a vector by its root mean square. `rope_rotations` and `apply_rope` rotate pairs of
 query and key coordinates by an angle proportional to the position, so that the score between
 two positions depends only on how far apart they are; `RotaryCausalSelfAttention` is notebook
 06's attention with that rotation. `silu` and `SwiGLU` are the gated feed-forward layer of Llama.
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['NORMS', 'POSITIONS', 'MLPS', 'GPT2_OPTIONS', 'NEWTON_SCHULZ_COEFFICIENTS', 'VARIANTS', 'scaled_dot_product_attention',
-           'RMSNorm', 'rope_angles', 'apply_rope', 'RotaryCausalSelfAttention', 'silu', 'swiglu_hidden_size', 'SwiGLU',
-           'ModernConfig', 'make_norm', 'ModernBlock', 'ModernGPT', 'newton_schulz', 'MuonWithAdamW',
+           'RMSNorm', 'rope_rotations', 'apply_rope', 'RotaryCausalSelfAttention', 'silu', 'swiglu_hidden_size',
+           'SwiGLU', 'ModernConfig', 'make_norm', 'ModernBlock', 'ModernGPT', 'newton_schulz', 'MuonWithAdamW',
            'make_muon_optimizer', 'Variant']
 
 # %% ../notebooks/11_modern_transformer.ipynb #6b50397f
@@ -99,26 +99,26 @@ class RMSNorm(nn.Module):
         return x / rms * self.weight
 
 # %% ../notebooks/11_modern_transformer.ipynb #7451e114
-def rope_angles(context_size: int, head_size: int, base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin of the angles m * theta_i, each (context_size, head_size // 2); theta_i = base^(-2i/d).
+def rope_rotations(context_size: int, head_size: int, base: float = 10000.0) -> torch.Tensor:
+    """e^(i m theta_i) for positions m < context_size and pairs i < head_size / 2, theta_i = base^(-2i/d).
 
-    >>> cos, sin = rope_angles(context_size=3, head_size=2)  # one pair, theta_0 = 1 radian per position
-    >>> [round(c, 4) for c in cos[:, 0].tolist()], [round(s, 4) for s in sin[:, 0].tolist()]
-    ([1.0, 0.5403, -0.4161], [0.0, 0.8415, 0.9093])
+    A complex tensor (context_size, head_size // 2).
+    >>> rope_rotations(context_size=3, head_size=2)[:, 0].angle().tolist()  # theta_0 = 1 radian per position
+    [0.0, 1.0, 2.0]
     """
     if head_size % 2:
         raise ValueError(f"RoPE rotates pairs of coordinates: head_size must be even, got {head_size}")
     theta = base ** (-torch.arange(0, head_size, 2, dtype=torch.float64) / head_size)  # (d/2,) theta_i
     angles = torch.arange(context_size, dtype=torch.float64)[:, None] * theta  # (T, d/2): m * theta_i
-    return angles.cos().float(), angles.sin().float()
+    return torch.polar(torch.ones_like(angles), angles).to(torch.complex64)  # cos + i sin
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate each pair (x_i, x_{i+d/2}) of x (..., t, d) at position m by the angle m * theta_i."""
-    t, half = x.shape[-2], x.shape[-1] // 2
-    cos, sin = cos[:t], sin[:t]  # (t, d/2): positions 0..t-1
-    x1, x2 = x[..., :half], x[..., half:]  # the two coordinates of every pair
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)  # (..., t, d)
+def apply_rope(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
+    """Rotate pair i = (x_{2i}, x_{2i+1}) of x (..., t, d) at position m by the angle m * theta_i."""
+    wide = x if x.dtype in (torch.float32, torch.float64) else x.float()  # complex numbers need 32 bits or more
+    pairs = torch.view_as_complex(wide.reshape(*x.shape[:-1], -1, 2))  # (..., t, d/2): x_2i + i x_2i+1
+    rotated = pairs * rotations[: x.shape[-2]]  # times e^(i m theta_i), positions m = 0..t-1
+    return torch.view_as_real(rotated).flatten(-2).type_as(x)  # back to (..., t, d)
 
 # %% ../notebooks/11_modern_transformer.ipynb #c1623351
 def _check_attention_input(attention: CausalSelfAttention, x) -> None:
@@ -138,14 +138,13 @@ class RotaryCausalSelfAttention(CausalSelfAttention):
         super().__init__(n_emb, n_head, context_size, dropout, bias, fused)
         if dropout and not fused:
             raise ValueError("RotaryCausalSelfAttention drops attention weights on the fused path only: pass fused=True")
-        cos, sin = rope_angles(context_size, self.head_size, rope_base)  # (T, D/2) each
-        self.register_buffer("rope_cos", cos, persistent=False)
-        self.register_buffer("rope_sin", sin, persistent=False)
+        rotations = rope_rotations(context_size, self.head_size, rope_base)  # (T, D/2), complex
+        self.register_buffer("rope_rotations", rotations, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_attention_input(self, x)
         q, k, v = rearrange(self.qkv(x), "B t (three H D) -> three B H t D", three=3, H=self.n_head)
-        q, k = apply_rope(q, self.rope_cos, self.rope_sin), apply_rope(k, self.rope_cos, self.rope_sin)
+        q, k = apply_rope(q, self.rope_rotations), apply_rope(k, self.rope_rotations)  # v is not rotated
         if self.fused:  # PyTorch's fused kernel: the same result, faster
             p = self.dropout if self.training else 0.0
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, H, t, D)

@@ -15,12 +15,13 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 def rotate(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
-    """11.2: pair i = (x_i, x_{i+d/2}) at position m turned by m * theta_i, theta_i = base^(-2i/d)."""
+    """11.2: pair i = (x_2i, x_2i+1) at position m turned by m * theta_i, theta_i = base^(-2i/d)."""
     t, d = x.shape
     theta = base ** (-torch.arange(d // 2, dtype=torch.float64) * 2 / d)  # (d/2,)
     angle = torch.arange(t, dtype=torch.float64)[:, None] * theta  # (t, d/2)
-    first, second = x[:, : d // 2], x[:, d // 2 :]
-    return torch.cat([first * angle.cos() - second * angle.sin(), first * angle.sin() + second * angle.cos()], dim=-1)
+    first, second = x[:, 0::2], x[:, 1::2]  # (t, d/2) each
+    turned = [first * angle.cos() - second * angle.sin(), first * angle.sin() + second * angle.cos()]
+    return torch.stack(turned, dim=-1).flatten(-2)  # interleave back: (t, d)
 
 
 def sliding_window_mask(t: int, window: int) -> torch.Tensor:
@@ -51,16 +52,18 @@ def _rotate_theta_without_the_two(x, base=10000.0):
     t, d = x.shape
     theta = base ** (-torch.arange(d // 2, dtype=torch.float64) / d)  # base^(-i/d): every pair too slow
     angle = torch.arange(t, dtype=torch.float64)[:, None] * theta
-    first, second = x[:, : d // 2], x[:, d // 2 :]
-    return torch.cat([first * angle.cos() - second * angle.sin(), first * angle.sin() + second * angle.cos()], dim=-1)
+    first, second = x[:, 0::2], x[:, 1::2]  # (t, d/2) each
+    turned = [first * angle.cos() - second * angle.sin(), first * angle.sin() + second * angle.cos()]
+    return torch.stack(turned, dim=-1).flatten(-2)  # interleave back: (t, d)
 
 
 def _rotate_backwards(x, base=10000.0):
     t, d = x.shape
     theta = base ** (-torch.arange(d // 2, dtype=torch.float64) * 2 / d)
     angle = -torch.arange(t, dtype=torch.float64)[:, None] * theta  # minus m theta_i
-    first, second = x[:, : d // 2], x[:, d // 2 :]
-    return torch.cat([first * angle.cos() - second * angle.sin(), first * angle.sin() + second * angle.cos()], dim=-1)
+    first, second = x[:, 0::2], x[:, 1::2]  # (t, d/2) each
+    turned = [first * angle.cos() - second * angle.sin(), first * angle.sin() + second * angle.cos()]
+    return torch.stack(turned, dim=-1).flatten(-2)  # interleave back: (t, d)
 
 
 def _window_both_ways(t, window):

@@ -28,7 +28,7 @@ from llm_course.modern import (
     apply_rope,
     make_muon_optimizer,
     newton_schulz,
-    rope_angles,
+    rope_rotations,
     scaled_dot_product_attention,
     silu,
     swiglu_hidden_size,
@@ -153,23 +153,36 @@ def test_rmsnorm_formula_and_its_relation_to_layernorm():
 
 
 def complex_rope(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
-    """The reference: pair i is the complex number x_i + i x_{i+d/2}, multiplied by e^{i m theta_i}."""
+    """A complex-number reference: pair i is x_2i + i x_2i+1, multiplied by exp(i m theta_i), in complex128."""
     t, d = x.shape[-2], x.shape[-1]
-    z = torch.complex(x[..., : d // 2].double(), x[..., d // 2 :].double())
+    z = torch.complex(x[..., 0::2].double(), x[..., 1::2].double())
     theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
     angles = torch.arange(t, dtype=torch.float64)[:, None] * theta
     rotated = z * torch.exp(1j * angles)
-    return torch.cat([rotated.real, rotated.imag], dim=-1)
+    return torch.stack([rotated.real, rotated.imag], dim=-1).flatten(-2)
 
 
-def test_rope_angles_by_hand():
-    cos, sin = rope_angles(context_size=3, head_size=4, base=100.0)  # theta = (1, 1/10)
-    assert cos.shape == sin.shape == (3, 2)
+def rotation_matrix_rope(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
+    """A real reference: every pair times its 2x2 rotation matrix, one position and one pair at a time."""
+    t, d = x.shape[-2], x.shape[-1]
+    out = torch.empty_like(x, dtype=torch.float64)
+    for m in range(t):
+        for i in range(d // 2):
+            angle = m * base ** (-2 * i / d)
+            rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]],
+                                    dtype=torch.float64)
+            out[..., m, 2 * i : 2 * i + 2] = x[..., m, 2 * i : 2 * i + 2].double() @ rotation.T
+    return out
+
+
+def test_rope_rotations_by_hand():
+    rotations = rope_rotations(context_size=3, head_size=4, base=100.0)  # theta = (1, 1/10)
+    assert rotations.shape == (3, 2) and rotations.is_complex()
     expected = torch.tensor([[0.0, 0.0], [1.0, 0.1], [2.0, 0.2]], dtype=torch.float64)
-    assert torch.allclose(cos.double(), expected.cos(), atol=1e-7)
-    assert torch.allclose(sin.double(), expected.sin(), atol=1e-7)
+    assert torch.allclose(rotations.angle().double(), expected, atol=1e-6)
+    assert torch.allclose(rotations.abs(), torch.ones(3, 2))
     with pytest.raises(ValueError, match="even.*5"):
-        rope_angles(4, 5)
+        rope_rotations(4, 5)
 
 
 @settings(max_examples=30, deadline=None)
@@ -178,16 +191,30 @@ def test_rope_angles_by_hand():
 def test_rope_equals_the_complex_number_reference(t, half, base, seed):
     d = 2 * half
     x = torch.randn(3, t, d, generator=generator(seed), dtype=torch.float64)
-    cos, sin = rope_angles(20, d, base)
-    assert torch.allclose(apply_rope(x, cos.double(), sin.double()), complex_rope(x, base), atol=1e-6)
+    assert torch.allclose(apply_rope(x, rope_rotations(20, d, base)), complex_rope(x, base), atol=1e-6)
+
+
+def test_rope_equals_rotation_matrices():
+    x = torch.randn(2, 7, 10, generator=generator(16))
+    assert torch.allclose(apply_rope(x, rope_rotations(7, 10)).double(), rotation_matrix_rope(x), atol=1e-5)
+
+
+def test_rope_keeps_the_dtype_and_works_on_views():
+    x = torch.randn(2, 5, 3, 8, generator=generator(17))
+    view = x.transpose(1, 2)  # (2, 3, 5, 8), not contiguous
+    rotations = rope_rotations(5, 8)
+    assert torch.allclose(apply_rope(view, rotations), apply_rope(view.contiguous(), rotations))
+    half = apply_rope(x.transpose(1, 2).bfloat16(), rotations)
+    assert half.dtype == torch.bfloat16
+    assert torch.allclose(half.float(), apply_rope(view, rotations), atol=0.05)
 
 
 def test_rope_scores_depend_only_on_the_relative_position():
     d, T = 16, 40
-    cos, sin = rope_angles(T, d)
+    rotations = rope_rotations(T, d)
     q, k = torch.randn(2, d, generator=generator(6), dtype=torch.float64)
-    queries = apply_rope(q.expand(T, d), cos.double(), sin.double())  # the same content at every position
-    keys = apply_rope(k.expand(T, d), cos.double(), sin.double())
+    queries = apply_rope(q.expand(T, d), rotations)  # the same content at every position
+    keys = apply_rope(k.expand(T, d), rotations)
     scores = queries @ keys.T  # (T, T)
     for m in range(T):
         for n in range(T):
@@ -197,12 +224,12 @@ def test_rope_scores_depend_only_on_the_relative_position():
 
 
 def test_rope_keeps_lengths_and_position_zero():
-    cos, sin = rope_angles(8, 6)
+    rotations = rope_rotations(8, 6)
     x = torch.randn(4, 8, 6, generator=generator(7))
-    rotated = apply_rope(x, cos, sin)
+    rotated = apply_rope(x, rotations)
     assert torch.allclose(rotated.norm(dim=-1), x.norm(dim=-1), atol=1e-5)
     assert torch.equal(rotated[:, 0], x[:, 0]), "position 0 is not rotated"
-    assert torch.allclose(apply_rope(x[:, :3], cos, sin), rotated[:, :3]), "a shorter input uses the first rows"
+    assert torch.allclose(apply_rope(x[:, :3], rotations), rotated[:, :3]), "a shorter input uses the first rows"
 
 
 def test_rotary_attention_against_a_reference():
@@ -211,7 +238,6 @@ def test_rotary_attention_against_a_reference():
     x = torch.randn(3, 5, 8, generator=generator(8))
     q, k, v = attention.qkv(x).split(8, dim=-1)
     heads = [t.reshape(3, 5, 2, 4).transpose(1, 2) for t in (q, k, v)]  # (B, H, t, D)
-    cos, sin = rope_angles(6, 4)
     q, k = complex_rope(heads[0]).float(), complex_rope(heads[1]).float()
     y = F.scaled_dot_product_attention(q, k, heads[2], is_causal=True).transpose(1, 2).reshape(3, 5, 8)
     assert torch.allclose(attention(x), attention.proj(y), atol=1e-5)

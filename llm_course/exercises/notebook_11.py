@@ -38,28 +38,28 @@ def _rms_norm(rms_norm) -> None:
 
 @exercise("11.2", NOTEBOOK, "rotary position embeddings, from the rotation")
 def _rope(rotate) -> None:
-    from llm_course.modern import apply_rope, rope_angles
+    from llm_course.modern import apply_rope, rope_rotations
 
     generator = torch.Generator().manual_seed(112)
     random_length = int(torch.randint(3, 12, (1,), generator=generator))
     for t, d, base in [(4, 2, 10000.0), (7, 8, 10000.0), (random_length, 16, 100.0)]:
         x = torch.randn(t, d, generator=generator, dtype=torch.float64)
-        cos, sin = rope_angles(t, d, base)
-        expected = apply_rope(x, cos.double(), sin.double())  # the course's rotation
+        rotations = rope_rotations(t, d, base)
+        expected = apply_rope(x, rotations)  # the course's rotation
         got = as_tensor(call(rotate, x.clone(), base), f"rotate(x of shape ({t}, {d}), base={base:g})", (t, d))
         if torch.allclose(got, expected, atol=1e-5):
             continue
         expect(not torch.allclose(got, x, atol=1e-6), "rotate returned x unchanged: rotate pair i at position m by "
                                                       "the angle m * theta_i")
-        backwards = apply_rope(x, cos.double(), -sin.double())
+        backwards = apply_rope(x, rotations.conj())
         expect(not torch.allclose(got, backwards, atol=1e-5),
-               "you rotate the wrong way (by -m theta_i): the first coordinate is x_i cos - x_{i+d/2} sin")
+               "you rotate the wrong way (by -m theta_i): the first coordinate is x_2i cos - x_2i+1 sin")
         expect(torch.allclose(got.norm(dim=-1), x.norm(dim=-1), atol=1e-5),
-               "a rotation keeps lengths, and yours changes them: each pair (x_i, x_{i+d/2}) must become "
-               "(x_i cos - x_{i+d/2} sin, x_i sin + x_{i+d/2} cos)")
+               "a rotation keeps lengths, and yours changes them: each pair (x_2i, x_2i+1) must become "
+               "(x_2i cos - x_2i+1 sin, x_2i sin + x_2i+1 cos)")
         raise NotYet(f"for x of shape ({t}, {d}) and base {base:g}: {_worst(got, expected)}; "
                      "theta_i = base ** (-2 i / d) for i = 0 .. d/2 - 1, the angle at position m is m * theta_i, "
-                     "and pair i is (x_i, x_{i + d/2})")
+                     "and pair i is (x_2i, x_2i+1)")
 
 
 @exercise("11.3", NOTEBOOK, "a sliding-window causal mask")
