@@ -605,8 +605,10 @@ quality, diversity = {n: q for n, (q, _) in measured.items()}, {n: d for n, (_, 
 # %%
 fig, ax = plt.subplots(figsize=(8, 5))
 for knob, marker in (("τ=", "o"), ("k=", "s"), ("p=", "^")):
-    names = [n for n in settings if n.startswith(knob)] + ["τ=1.0"] * (knob != "τ=")  # no cut is τ = 1
-    ax.plot([diversity[n] for n in names], [quality[n] for n in names], marker=marker, label=f"{knob[0]}: " + ", ".join(n[2:] for n in names))
+    names = [n for n in settings if n.startswith(knob)]
+    label_text = f"{knob[0]} = " + ", ".join(n[2:] for n in names) + (", then no cut (τ = 1)" if knob != "τ=" else "")
+    names += ["τ=1.0"] * (knob != "τ=")  # the cut's curve ends where no cut is made: τ = 1
+    ax.plot([diversity[n] for n in names], [quality[n] for n in names], marker=marker, label=label_text)
 for name, (q, d) in measured.items():
     ax.annotate(name, (d, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
 ax.plot(diversity["greedy"], quality["greedy"], "kX", markersize=10, label="greedy (τ = 0)")
