@@ -22,10 +22,10 @@ tricks, mixed precision and compilation.
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['NORMS', 'POSITIONS', 'MLPS', 'GPT2_OPTIONS', 'NEWTON_SCHULZ_COEFFICIENTS', 'VARIANTS', 'scaled_dot_product_attention',
-           'RMSNorm', 'rope_rotations', 'apply_rope', 'RotaryCausalSelfAttention', 'silu', 'swiglu_hidden_size',
-           'SwiGLU', 'ModernConfig', 'make_norm', 'ModernBlock', 'ModernGPT', 'newton_schulz', 'MuonWithAdamW',
-           'make_muon_optimizer', 'Variant']
+__all__ = ['NORMS', 'POSITIONS', 'MLPS', 'GPT2_OPTIONS', 'NEWTON_SCHULZ_COEFFICIENTS', 'VARIANTS', 'GPT2_PIECES', 'MODERN_PIECES',
+           'scaled_dot_product_attention', 'RMSNorm', 'rope_rotations', 'apply_rope', 'RotaryCausalSelfAttention',
+           'silu', 'swiglu_hidden_size', 'SwiGLU', 'ModernConfig', 'make_norm', 'ModernBlock', 'ModernGPT',
+           'newton_schulz', 'MuonWithAdamW', 'make_muon_optimizer', 'Variant', 'config_from_dict', 'build_model']
 
 # %% ../notebooks/11_modern_transformer.ipynb #6b50397f
 import dataclasses
@@ -99,6 +99,19 @@ class RMSNorm(nn.Module):
         return x / rms * self.weight
 
 # %% ../notebooks/11_modern_transformer.ipynb #7451e114
+def _compiling() -> bool:
+    """True while `torch.compile` traces the code (PyTorch 2.3 and later)."""
+    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(is_compiling and is_compiling())
+
+
+def _rotate_pairs(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
+    """`apply_rope` in real arithmetic: (x_2i, x_2i+1) -> (x_2i cos - x_2i+1 sin, x_2i sin + x_2i+1 cos)."""
+    cos, sin = rotations.real.to(x.dtype), rotations.imag.to(x.dtype)  # (t, d/2)
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
+
+# %% ../notebooks/11_modern_transformer.ipynb #70e3dbc2
 def rope_rotations(context_size: int, head_size: int, base: float = 10000.0) -> torch.Tensor:
     """e^(i m theta_i) for positions m < context_size and pairs i < head_size / 2, theta_i = base^(-2i/d).
 
@@ -115,6 +128,8 @@ def rope_rotations(context_size: int, head_size: int, base: float = 10000.0) -> 
 
 def apply_rope(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
     """Rotate pair i = (x_{2i}, x_{2i+1}) of x (..., t, d) at position m by the angle m * theta_i."""
+    if _compiling():  # torch.compile writes no code for complex numbers: the same rotation, in real numbers
+        return _rotate_pairs(x, rotations[: x.shape[-2]])
     wide = x if x.dtype in (torch.float32, torch.float64) else x.float()  # complex numbers need 32 bits or more
     pairs = torch.view_as_complex(wide.reshape(*x.shape[:-1], -1, 2))  # (..., t, d/2): x_2i + i x_2i+1
     rotated = pairs * rotations[: x.shape[-2]]  # times e^(i m theta_i), positions m = 0..t-1
@@ -426,3 +441,17 @@ VARIANTS = _cumulative(
     ("swiglu", "+ SwiGLU", dict(mlp="swiglu"), "adamw"),
     ("muon", "+ Muon", {}, "muon"),
 )
+
+# %% ../notebooks/11_modern_transformer.ipynb #9d0d474a
+GPT2_PIECES = dict(GPT2_OPTIONS, optimizer="adamw")  # notebook 06's GPT with notebook 07's AdamW
+MODERN_PIECES = dict(VARIANTS[-1].options, optimizer=VARIANTS[-1].optimizer)  # every piece of this notebook
+
+
+def config_from_dict(stored: dict) -> GPTConfig:
+    """A checkpoint's configuration (`dataclasses.asdict` of it): a `ModernConfig` if it names the pieces."""
+    return ModernConfig(**stored) if "norm" in stored else GPTConfig(**stored)
+
+
+def build_model(config: GPTConfig) -> LanguageModel:
+    """`ModernGPT(config)` for a `ModernConfig`, the course's `GPT(config)` for a plain `GPTConfig`."""
+    return ModernGPT(config) if isinstance(config, ModernConfig) else GPT(config)

@@ -277,6 +277,20 @@ print("LayerNorm without gain and bias equals RMSNorm of the centred vector, wit
 # The code multiplies complex numbers, as the formula says: PyTorch does a complex product in one
 # step, which on a CPU is several times faster than the four products and two sums written out.
 
+# %% jupyter={"source_hidden": true}
+#| export
+def _compiling() -> bool:
+    """True while `torch.compile` traces the code (PyTorch 2.3 and later)."""
+    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(is_compiling and is_compiling())
+
+
+def _rotate_pairs(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
+    """`apply_rope` in real arithmetic: (x_2i, x_2i+1) -> (x_2i cos - x_2i+1 sin, x_2i sin + x_2i+1 cos)."""
+    cos, sin = rotations.real.to(x.dtype), rotations.imag.to(x.dtype)  # (t, d/2)
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
+
 # %%
 #| export
 def rope_rotations(context_size: int, head_size: int, base: float = 10000.0) -> torch.Tensor:
@@ -295,6 +309,8 @@ def rope_rotations(context_size: int, head_size: int, base: float = 10000.0) -> 
 
 def apply_rope(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
     """Rotate pair i = (x_{2i}, x_{2i+1}) of x (..., t, d) at position m by the angle m * theta_i."""
+    if _compiling():  # torch.compile writes no code for complex numbers: the same rotation, in real numbers
+        return _rotate_pairs(x, rotations[: x.shape[-2]])
     wide = x if x.dtype in (torch.float32, torch.float64) else x.float()  # complex numbers need 32 bits or more
     pairs = torch.view_as_complex(wide.reshape(*x.shape[:-1], -1, 2))  # (..., t, d/2): x_2i + i x_2i+1
     rotated = pairs * rotations[: x.shape[-2]]  # times e^(i m theta_i), positions m = 0..t-1
@@ -880,6 +896,55 @@ VARIANTS = _cumulative(
     ("swiglu", "+ SwiGLU", dict(mlp="swiglu"), "adamw"),
     ("muon", "+ Muon", {}, "muon"),
 )
+
+
+# %% jupyter={"source_hidden": true}
+#| export
+GPT2_PIECES = dict(GPT2_OPTIONS, optimizer="adamw")  # notebook 06's GPT with notebook 07's AdamW
+MODERN_PIECES = dict(VARIANTS[-1].options, optimizer=VARIANTS[-1].optimizer)  # every piece of this notebook
+
+
+def config_from_dict(stored: dict) -> GPTConfig:
+    """A checkpoint's configuration (`dataclasses.asdict` of it): a `ModernConfig` if it names the pieces."""
+    return ModernConfig(**stored) if "norm" in stored else GPTConfig(**stored)
+
+
+def build_model(config: GPTConfig) -> LanguageModel:
+    """`ModernGPT(config)` for a `ModernConfig`, the course's `GPT(config)` for a plain `GPTConfig`."""
+    return ModernGPT(config) if isinstance(config, ModernConfig) else GPT(config)
+
+# %% [markdown]
+# The budget: every variant trains for the same number of updates, a short run of the recipe
+# (its learning rate, its warm-up and cosine decay, scaled down to 150 updates of 32 windows of 64
+# characters: 307,200 tokens), from the same seed, on the same batches. A fixed number of tokens
+# makes the losses the same on every machine (up to rounding); the speed of each variant is
+# measured alongside, and used below to turn tokens into seconds.
+
+# %% tags=["nbval-ignore-output"]
+from llm_course.training import train
+
+budget = dataclasses.replace(recipe, steps=150, warmup_steps=15)
+runs = {}
+for variant in VARIANTS:
+    set_seed(budget.seed)
+    model = ModernGPT(variant.config(n_vocab, budget))
+    history = train(
+        model, train_ids, val_ids, steps=budget.steps, batch_size=budget.batch_size, max_lr=budget.max_lr,
+        warmup_steps=budget.warmup_steps, min_lr=budget.min_lr, weight_decay=budget.weight_decay,
+        optimizer=variant.make_optimizer(model, budget), generator=torch.Generator().manual_seed(budget.batch_seed),
+        eval_interval=budget.steps, eval_batches=20, progress=False,
+    )
+    runs[variant.key] = dict(variant=variant, parameters=model.count_parameters(), history=history,
+                             val_loss=history.val_loss[-1], speed=history.tokens / history.seconds)
+baseline = runs["gpt"]
+print(f"{'variant':<26}{'parameters':>11}{'val loss':>10}{'change':>8}{'tokens/s':>10}{'speed':>7}")
+previous = None
+for run in runs.values():
+    change = "" if previous is None else f"{run['val_loss'] - previous:+.3f}"
+    print(f"{run['variant'].label:<26}{run['parameters']:>11,}{run['val_loss']:>10.3f}{change:>8}"
+          f"{run['speed']:>10,.0f}{run['speed'] / baseline['speed']:>6.2f}x")
+    previous = run["val_loss"]
+assert all(run["val_loss"] < 2.8 for run in runs.values())
 
 # %% [markdown]
 # ## Summary

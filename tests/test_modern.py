@@ -18,6 +18,8 @@ from torch import nn
 from llm_course.gpt import GPT, GPTConfig
 from llm_course.modern import (
     GPT2_OPTIONS,
+    GPT2_PIECES,
+    MODERN_PIECES,
     VARIANTS,
     ModernConfig,
     ModernGPT,
@@ -26,6 +28,8 @@ from llm_course.modern import (
     RotaryCausalSelfAttention,
     SwiGLU,
     apply_rope,
+    build_model,
+    config_from_dict,
     make_muon_optimizer,
     newton_schulz,
     rope_rotations,
@@ -197,6 +201,16 @@ def test_rope_equals_the_complex_number_reference(t, half, base, seed):
 def test_rope_equals_rotation_matrices():
     x = torch.randn(2, 7, 10, generator=generator(16))
     assert torch.allclose(apply_rope(x, rope_rotations(7, 10)).double(), rotation_matrix_rope(x), atol=1e-5)
+
+
+def test_the_real_arithmetic_path_for_torch_compile_is_the_same_rotation(monkeypatch):
+    import llm_course.modern as modern
+
+    x = torch.randn(2, 3, 9, 12, generator=generator(18))
+    rotations = rope_rotations(16, 12)
+    complex_path = apply_rope(x, rotations)
+    monkeypatch.setattr(modern, "_compiling", lambda: True)
+    assert torch.allclose(apply_rope(x, rotations), complex_path, atol=1e-6)
 
 
 def test_rope_keeps_the_dtype_and_works_on_views():
@@ -534,6 +548,16 @@ def test_trains_with_the_courses_loop_and_resumes_from_a_checkpoint(tmp_path):
     assert torch.equal(restored(ids[:6]), model(ids[:6]))
     momentum = restored_optimizer.state[restored_optimizer.param_groups[0]["params"][0]]["momentum_buffer"]
     assert momentum.abs().sum() > 0
+
+
+def test_config_from_dict_and_build_model_round_trip_checkpoint_configs():
+    for config in (GPTConfig(**SMALL), ModernConfig(**SMALL), ModernConfig(**SMALL | GPT2_OPTIONS)):
+        stored = dataclasses.asdict(config)
+        again = config_from_dict(stored)
+        assert again == config and type(again) is type(config)
+        assert type(build_model(again)) is (ModernGPT if isinstance(config, ModernConfig) else GPT)
+    assert GPT2_PIECES == GPT2_OPTIONS | {"optimizer": "adamw"}
+    assert MODERN_PIECES == {"bias": False, "norm": "rmsnorm", "position": "rope", "mlp": "swiglu", "optimizer": "muon"}
 
 
 # --- the ablation's rows ------------------------------------------------------------------------
