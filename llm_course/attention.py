@@ -3,12 +3,15 @@
 # %% ../notebooks/06_attention_and_the_transformer.ipynb #93824578
 """Causal self-attention: every position takes a weighted average of the values at or before it.
 
-`CausalSelfAttention(n_emb, n_head, context_size)` maps x (B, T, C) to (B, T, C): a fused
-linear layer `qkv` makes queries, keys and values, the heads attend with
-softmax(Q K^T / sqrt(d) + causal mask) V, written out with einops, and `proj` mixes the heads.
-`forward(x, return_weights=True)` also returns the attention weights (B, H, T, T).
-`fused=True` computes the same thing with PyTorch's `scaled_dot_product_attention`, which is
-faster and never materialises the weights.
+`causal_attention_weights(q, k)` is softmax(q k^T / sqrt(d) + causal mask); `AttentionHead` is
+one head written out (three linear maps W_Q, W_K, W_V). `CausalSelfAttention(n_emb, n_head,
+context_size)` maps x (B, t, C) to (B, t, C) with n_head heads at once: a fused linear layer
+`qkv` makes every head's queries, keys and values, einops splits them into heads, and `proj`
+(W_O) mixes the heads' outputs. `heads(x)` gives the heads' outputs (B, H, t, D) before W_O,
+`attention_weights(x)` the weights (B, H, t, t). `fused=True` computes the same thing with
+PyTorch's `scaled_dot_product_attention`, which is faster and, on its fused kernels, never
+stores the weights. `forward` checks its input; `attend` is the same computation without the
+check, for a model that has checked its input once already.
 
 Left out on purpose: key/value caching for generation, cross-attention, and attention variants
 (grouped-query, sliding-window, rotary positions).
@@ -17,7 +20,7 @@ Left out on purpose: key/value caching for generation, cross-attention, and atte
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['CausalSelfAttention']
+__all__ = ['check_attention_sizes', 'check_attention_input', 'causal_attention_weights', 'AttentionHead', 'CausalSelfAttention']
 
 # %% ../notebooks/06_attention_and_the_transformer.ipynb #eae6a011
 import math
@@ -27,59 +30,93 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from .embeddings import check_size
 from .models import softmax
 
 
-class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: x (B, T, C) -> (B, T, C), with T <= context_size.
+def check_attention_sizes(n_emb: int, n_head: int, context_size: int, dropout: float) -> None:
+    """Raise `ValueError` for a size that is not a positive int, a head count that does not divide n_emb, or a bad dropout."""
+    check_size("n_emb", n_emb), check_size("n_head", n_head), check_size("context_size", context_size)
+    if n_emb % n_head != 0:
+        raise ValueError(f"n_head={n_head} must divide n_emb={n_emb}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
 
-    `qkv` is the fused query/key/value projection (C -> 3C), `proj` the output projection
+
+def check_attention_input(x: torch.Tensor, n_emb: int, context_size: int) -> None:
+    """Raise `ValueError` unless x has shape (B, t, n_emb) with 1 <= t <= context_size (shapes only: no host sync)."""
+    if x.ndim != 3 or x.shape[-1] != n_emb:
+        raise ValueError(f"x must have shape (B, t, n_emb={n_emb}), got {tuple(x.shape)}")
+    if not 1 <= x.shape[1] <= context_size:
+        raise ValueError(f"sequence length t={x.shape[1]} is outside 1..context_size={context_size}")
+
+# %% ../notebooks/06_attention_and_the_transformer.ipynb #f92477ef
+def causal_attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """softmax(q k^T / sqrt(d) + M): queries and keys (..., t, d) -> weights (..., t, t), rows summing to 1.
+
+    Row j holds position j's weights over positions 0..j; M puts -inf on the future (k > j).
+    """
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., t, t): S_jk = q_j . k_k / sqrt(d)
+    future = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(diagonal=1)  # True where k > j
+    return softmax(scores.masked_fill(future, float("-inf")), dim=-1)  # no looking ahead
+
+
+class AttentionHead(nn.Module):
+    """One head of causal self-attention, written out: x (B, t, C) -> (B, t, d)."""
+
+    def __init__(self, n_emb: int, head_size: int, bias: bool = True):
+        super().__init__()
+        self.query = nn.Linear(n_emb, head_size, bias=bias)  # W_Q: what each position looks for
+        self.key = nn.Linear(n_emb, head_size, bias=bias)  # W_K: what each position offers
+        self.value = nn.Linear(n_emb, head_size, bias=bias)  # W_V: what each position hands over
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, t, d)
+        q, k, v = self.query(x), self.key(x), self.value(x)  # (B, t, d) each
+        return causal_attention_weights(q, k) @ v  # (B, t, t) @ (B, t, d) -> (B, t, d)
+
+# %% ../notebooks/06_attention_and_the_transformer.ipynb #ec7696ff
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention: x (B, t, C) -> (B, t, C), with t <= context_size.
+
+    `qkv` is the fused query/key/value projection (C -> 3C), `proj` the output projection W_O
     (C -> C), which writes into the residual stream. `dropout` applies to the attention weights
-    and to the output. `fused=False` (the default) computes the weights explicitly;
-    `fused=True` calls `torch.nn.functional.scaled_dot_product_attention(is_causal=True)`
-    instead, except when the weights are asked for.
+    and to the output. `fused=True` computes the heads with PyTorch's
+    `scaled_dot_product_attention(is_causal=True)` instead of `causal_attention_weights`.
     """
 
     def __init__(
         self, n_emb: int, n_head: int, context_size: int, dropout: float = 0.0, bias: bool = True, fused: bool = False
     ):
         super().__init__()
-        for name, value in (("n_emb", n_emb), ("n_head", n_head), ("context_size", context_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if n_emb % n_head != 0:
-            raise ValueError(f"n_head={n_head} must divide n_emb={n_emb}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        check_attention_sizes(n_emb, n_head, context_size, dropout)
         self.n_emb, self.n_head, self.context_size = n_emb, n_head, context_size
         self.head_size = n_emb // n_head  # d
-        self.dropout = dropout
-        self.fused = fused
-        self.qkv = nn.Linear(n_emb, 3 * n_emb, bias=bias)  # x -> (q, k, v), all heads at once
-        self.proj = nn.Linear(n_emb, n_emb, bias=bias)  # concatenated heads -> residual stream
+        self.dropout, self.fused = dropout, fused
+        self.qkv = nn.Linear(n_emb, 3 * n_emb, bias=bias)  # W_Q, W_K and W_V of every head, in one matrix
+        self.proj = nn.Linear(n_emb, n_emb, bias=bias)  # W_O: mixes the heads, writes into the residual stream
         self.attention_dropout = nn.Dropout(dropout)
         self.output_dropout = nn.Dropout(dropout)
-        causal_mask = torch.tril(torch.ones(context_size, context_size, dtype=torch.bool))  # (T, T): k <= j
-        self.register_buffer("causal_mask", causal_mask, persistent=False)
 
-    def forward(self, x: torch.Tensor, return_weights: bool = False):
-        """x (B, T, C) -> y (B, T, C); with `return_weights=True`, (y, weights (B, H, T, T))."""
-        if x.ndim != 3 or x.shape[-1] != self.n_emb:
-            raise ValueError(f"x must have shape (B, T, n_emb={self.n_emb}), got {tuple(x.shape)}")
-        T = x.shape[1]
-        if not 1 <= T <= self.context_size:
-            raise ValueError(f"sequence length T={T} is outside 1..context_size={self.context_size}")
-        q, k, v = rearrange(self.qkv(x), "B T (three H D) -> three B H T D", three=3, H=self.n_head)
-        if self.fused and not return_weights:
-            y = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
-            )  # (B, H, T, D)
-            weights = None
-        else:
-            scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_size)  # (B, H, T, T): q_j . k_k / sqrt(d)
-            scores = scores.masked_fill(~self.causal_mask[:T, :T], float("-inf"))  # no looking ahead
-            weights = softmax(scores, dim=-1)  # (B, H, T, T): each row sums to 1
-            y = self.attention_dropout(weights) @ v  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
-        y = rearrange(y, "B H T D -> B T (H D)")  # concatenate the heads
-        y = self.output_dropout(self.proj(y))  # (B, T, C)
-        return (y, weights) if return_weights else y
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, t, C)
+        check_attention_input(x, self.n_emb, self.context_size)
+        return self.attend(x)
+
+    def attend(self, x: torch.Tensor) -> torch.Tensor:  # forward without the check, for a checked x
+        y = rearrange(self.heads(x), "B H t D -> B t (H D)")  # concatenate the heads: (B, t, C)
+        return self.output_dropout(self.proj(y))  # mix them with W_O
+
+    def heads(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, H, t, D): every head's output
+        q, k, v = self.split_heads(x)  # (B, H, t, D) each
+        if self.fused:  # PyTorch's fused kernel: the same result, faster
+            p = self.dropout if self.training else 0.0
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        return self.attention_dropout(causal_attention_weights(q, k)) @ v  # (B, H, t, t) @ (B, H, t, D)
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (3, B, H, t, D): q, k, v
+        return rearrange(self.qkv(x), "B t (three H D) -> three B H t D", three=3, H=self.n_head)
+
+    def attention_weights(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, H, t, t), explicit path
+        check_attention_input(x, self.n_emb, self.context_size)
+        q, k, _ = self.split_heads(x)
+        return causal_attention_weights(q, k)

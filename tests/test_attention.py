@@ -1,4 +1,4 @@
-"""llm_course.attention: CausalSelfAttention against PyTorch's fused attention and a loop written here."""
+"""llm_course.attention: one head from scratch, CausalSelfAttention against PyTorch's fused attention and a loop."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_course.attention import CausalSelfAttention
+import llm_course.attention as attention_module
+from llm_course.attention import AttentionHead, CausalSelfAttention, causal_attention_weights
 
 
 def reference_attention(attention: CausalSelfAttention, x: torch.Tensor) -> torch.Tensor:
@@ -65,15 +66,72 @@ def test_equals_a_loop_written_here():
 def test_weights_are_causal_distributions():
     torch.manual_seed(0)
     attention = CausalSelfAttention(8, 2, context_size=5)
-    y, weights = attention(torch.randn(3, 5, 8), return_weights=True)
-    assert y.shape == (3, 5, 8) and weights.shape == (3, 2, 5, 5)
+    x = torch.randn(3, 5, 8)
+    weights = attention.attention_weights(x)
+    assert attention(x).shape == (3, 5, 8) and weights.shape == (3, 2, 5, 5)
     assert (weights >= 0).all()
     assert torch.allclose(weights.sum(dim=-1), torch.ones(3, 2, 5), atol=1e-6)
     assert torch.equal(weights.triu(diagonal=1), torch.zeros_like(weights))
     assert torch.allclose(weights[:, :, 0, 0], torch.ones(3, 2)), "position 1 can only attend to itself"
+    _, _, v = attention.split_heads(x)
+    assert torch.allclose(weights @ v, attention.heads(x), atol=1e-6), "the heads average the values with these weights"
     attention.fused = True
-    y_fused, weights_fused = attention(torch.randn(3, 5, 8), return_weights=True)
-    assert weights_fused is not None, "asking for the weights takes the explicit path"
+    assert torch.equal(attention.attention_weights(x), weights), "the weights always come from the explicit path"
+
+
+def copy_of_head(attention: CausalSelfAttention, h: int) -> AttentionHead:
+    """An AttentionHead with head h's weights, read from the rows of qkv as the einops pattern lays them out."""
+    C, d = attention.n_emb, attention.head_size
+    head = AttentionHead(C, d).to(attention.qkv.weight.dtype)
+    with torch.no_grad():
+        for which, layer in enumerate((head.query, head.key, head.value)):  # q, k, v: blocks of C rows of qkv
+            rows = slice(which * C + h * d, which * C + (h + 1) * d)
+            layer.weight.copy_(attention.qkv.weight[rows])
+            layer.bias.copy_(attention.qkv.bias[rows])
+    return head
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_one_head_from_scratch_equals_head_0(fused):
+    torch.manual_seed(0)
+    attention = CausalSelfAttention(12, 3, context_size=6, fused=fused).double()
+    x = torch.randn(2, 6, 12, dtype=torch.float64)
+    heads = attention.heads(x)  # (B, H, t, D)
+    for h in range(3):
+        assert torch.allclose(copy_of_head(attention, h)(x), heads[:, h], atol=1e-12), f"head {h}"
+    # and the heads from scratch, concatenated and mixed by proj, are the module
+    concatenated = torch.cat([copy_of_head(attention, h)(x) for h in range(3)], dim=-1)
+    assert torch.allclose(attention.proj(concatenated), attention(x), atol=1e-12)
+    # the head from scratch against the loop written here, one head of size d = C
+    single = CausalSelfAttention(4, 1, context_size=6).double()
+    x = torch.randn(1, 5, 4, dtype=torch.float64)
+    assert torch.allclose(copy_of_head(single, 0)(x) @ single.proj.weight.T + single.proj.bias,
+                          reference_attention(single, x), atol=1e-12)
+
+
+def test_causal_attention_weights_against_the_formula():
+    generator = torch.Generator().manual_seed(5)
+    q, k = torch.randn(2, 3, 7, 4, generator=generator, dtype=torch.float64)  # (B, t, d) each
+    weights = causal_attention_weights(q, k)
+    for j in range(7):
+        scores = torch.einsum("bd,bkd->bk", q[:, j], k[:, : j + 1]) / 2.0  # q_j . k_k / sqrt(d), d = 4, k <= j
+        assert torch.allclose(weights[:, j, : j + 1], torch.softmax(scores, dim=-1))
+        assert (weights[:, j, j + 1 :] == 0).all()
+
+
+def test_the_module_keeps_no_mask_buffer():
+    for fused in (False, True):
+        assert list(CausalSelfAttention(8, 2, context_size=4096, fused=fused).buffers()) == []
+
+
+def test_attend_is_forward_without_the_check(monkeypatch):
+    torch.manual_seed(0)
+    attention = CausalSelfAttention(8, 2, context_size=4)
+    x = torch.randn(2, 4, 8)
+    calls = []
+    monkeypatch.setattr(attention_module, "check_attention_input", lambda *a: calls.append(a))
+    assert torch.equal(attention.attend(x), attention(x))
+    assert len(calls) == 1, "forward checks once, attend never"
 
 
 def test_causality_and_batch_independence():
@@ -107,7 +165,7 @@ def test_no_bias_option():
     assert attention(torch.randn(1, 4, 8)).shape == (1, 4, 8)
 
 
-def test_mask_is_not_saved():
+def test_the_state_dict_holds_only_the_weights():
     assert set(CausalSelfAttention(8, 2, context_size=4).state_dict()) == {
         "qkv.weight", "qkv.bias", "proj.weight", "proj.bias"}
 
@@ -119,7 +177,8 @@ def test_mask_is_not_saved():
         (lambda: CausalSelfAttention(0, 1, 4), "n_emb.*0"),
         (lambda: CausalSelfAttention(8, 2, 0), "context_size.*0"),
         (lambda: CausalSelfAttention(8, 2, 4, dropout=1.0), "dropout.*1.0"),
-        (lambda: CausalSelfAttention(8, 2, 4)(torch.randn(1, 5, 8)), "T=5.*context_size=4"),
+        (lambda: CausalSelfAttention(8, 2, 4)(torch.randn(1, 5, 8)), "t=5.*context_size=4"),
+        (lambda: CausalSelfAttention(8, 2, 4).attention_weights(torch.randn(1, 5, 8)), "t=5.*context_size=4"),
         (lambda: CausalSelfAttention(8, 2, 4)(torch.randn(1, 3, 6)), r"n_emb=8.*\(1, 3, 6\)"),
         (lambda: CausalSelfAttention(8, 2, 4)(torch.randn(3, 8)), r"\(3, 8\)"),
     ],

@@ -35,6 +35,9 @@ def small_gpt(**overrides) -> GPT:
         (dict(init="xavier"), "init.*xavier"),
         (dict(bias="yes"), "bias.*yes"),
         (dict(fused_attention=1), "fused_attention.*1"),
+        (dict(gelu_approximate="sigmoid"), "gelu_approximate.*sigmoid"),
+        (dict(layer_norm_eps=0.0), "layer_norm_eps.*0.0"),
+        (dict(layer_norm_eps="1e-5"), "layer_norm_eps.*1e-5"),
     ],
 )
 def test_config_validation(overrides, message):
@@ -47,6 +50,20 @@ def test_config_round_trips_through_a_dict():
     as_dict = dataclasses.asdict(config)
     assert GPTConfig(**as_dict) == config
     assert set(as_dict) >= {"n_vocab", "context_size", "n_emb", "n_layer", "n_head", "dropout"}
+
+
+def test_a_config_saved_before_the_gelu_and_eps_options_still_loads():
+    old = {"n_vocab": 65, "context_size": 64, "n_emb": 128, "n_layer": 4, "n_head": 4, "dropout": 0.0, "bias": True,
+           "init": "scaled", "fused_attention": True}  # a checkpoint's config dict before notebook 10's options
+    config = GPTConfig(**old)
+    assert (config.gelu_approximate, config.layer_norm_eps) == ("none", 1e-5)
+
+
+def test_gelu_and_layer_norm_options_reach_the_layers():
+    model = small_gpt(gelu_approximate="tanh", layer_norm_eps=1e-6)
+    assert model.blocks[0].mlp.gelu.approximate == "tanh"
+    assert {m.eps for m in model.modules() if isinstance(m, torch.nn.LayerNorm)} == {1e-6}
+    assert small_gpt().blocks[1].mlp.gelu.approximate == "none" and small_gpt().ln_f.eps == 1e-5
 
 
 def test_gpt_wants_a_config():
@@ -196,12 +213,59 @@ def test_causality_and_batch_independence(fused):
 
 def test_attention_weights():
     model = small_gpt()
-    weights = model.attention_weights(torch.tensor([[1, 2, 3, 4]]))
+    idx = torch.tensor([[1, 2, 3, 4]])
+    weights = model.attention_weights(idx)
     assert len(weights) == SMALL["n_layer"]
     for w in weights:
         assert w.shape == (1, SMALL["n_head"], 4, 4)
         assert torch.allclose(w.sum(dim=-1), torch.ones(1, SMALL["n_head"], 4), atol=1e-6)
         assert torch.equal(w.triu(diagonal=1), torch.zeros_like(w))
+    # the weights of block 0 are those of its attention on the normalised embeddings
+    x = model.token_embedding(idx) + model.position_embedding(4)
+    assert torch.allclose(weights[0], model.blocks[0].attention.attention_weights(model.blocks[0].ln_1(x)))
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_next_token_logits_compute_lm_head_at_the_last_position_only(fused):
+    model = small_gpt(fused_attention=fused)
+    idx = torch.randint(SMALL["n_vocab"], (3, 6), generator=torch.Generator().manual_seed(7))
+    shapes = []
+    model.lm_head.register_forward_hook(lambda module, inputs, output: shapes.append(tuple(inputs[0].shape)))
+    logits = model.next_token_logits(idx)
+    assert shapes == [(3, SMALL["n_emb"])], "lm_head reads one position per sequence"
+    assert torch.allclose(logits, model(idx)[:, -1], atol=1e-6)
+    assert torch.allclose(model.next_token_probs(idx), torch.softmax(model(idx)[:, -1], dim=-1), atol=1e-6)
+
+
+def test_the_input_is_checked_once_per_forward(monkeypatch):
+    import llm_course.attention as attention_module
+    import llm_course.embeddings as embeddings_module
+    import llm_course.models as models_module
+
+    model = small_gpt()
+    idx = torch.randint(SMALL["n_vocab"], (2, 6), generator=torch.Generator().manual_seed(8))
+    calls = []
+    for module, name in ((models_module, "check_token_sequences"), (models_module, "check_token_indices"),
+                         (embeddings_module, "check_token_indices"), (attention_module, "check_attention_input")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _name=name, _original=original, **k: calls.append(_name)
+                            or _original(*a, **k))
+    reads = []  # host synchronisations: values read back from the tensors
+    for method in ("item", "tolist"):
+        original = getattr(torch.Tensor, method)
+        monkeypatch.setattr(torch.Tensor, method, lambda self, _original=original, _m=method: reads.append(_m)
+                            or _original(self))
+    model(idx)
+    model.next_token_probs(idx)
+    assert calls == ["check_token_sequences", "check_token_indices"] * 2, "one check per call, none per layer"
+    assert reads == ["tolist"] * 2, "one read from the device per call: the index range"
+
+
+def test_the_scaled_initialisation_is_a_static_method():
+    # notebook 11 reuses GPT._init_scaled on its own modules
+    linear = torch.nn.Linear(5, 5)
+    GPT._init_scaled(linear)
+    assert torch.equal(linear.bias, torch.zeros(5)) and abs(linear.weight.std().item() - 0.02) < 0.02
 
 
 def test_dropout_only_in_training():
