@@ -6,8 +6,8 @@
 `TokenEmbedding(n_vocab, n_emb)` is the table E (V, C) whose row i is the embedding e_i; it is a
 `torch.nn.Embedding` (a row lookup), and `one_hot_product` computes the same thing the slow way,
 one-hot vectors times E. `PositionEmbedding(context_size, n_emb)` is a learned table P (T, C)
-with one row per position 0..T-1. `one_hot` and `cosine_similarity` are small helpers for
-looking at embeddings. `check_size`, `check_token_indices` and `check_length` are the input
+with one row per position 0..T-1. `one_hot`, `cosine_similarity` and `pca_2d` are small helpers
+for looking at embeddings. `check_size`, `check_token_indices` and `check_length` are the input
 checks that later modules reuse.
 
 Left out on purpose: fixed (sinusoidal) and rotary position encodings, and embeddings
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['check_size', 'check_token_indices', 'check_length', 'one_hot', 'TokenEmbedding', 'PositionEmbedding',
-           'cosine_similarity']
+           'cosine_similarity', 'pca_2d']
 
 # %% ../notebooks/04_embeddings.ipynb #4b115e5e
 import torch
@@ -122,3 +122,21 @@ def cosine_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     a = a / a.norm(dim=-1, keepdim=True).clamp(min=1e-12)  # unit rows
     b = b / b.norm(dim=-1, keepdim=True).clamp(min=1e-12)
     return a @ b.T  # (N, M)
+
+# %% ../notebooks/04_embeddings.ipynb #d6bf1a0c
+def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
+    """Project the rows of `vectors` (N, C) onto their first two principal components: (N, 2).
+
+    Signs are fixed (each component's largest coordinate is positive) so the picture is repeatable.
+
+    >>> points = pca_2d(torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [5.0, 0.0, 0.0]]))
+    >>> [round(x, 4) + 0.0 for x in points[:, 0].tolist()]
+    [-2.0, -1.0, 3.0]
+    """
+    if vectors.ndim != 2 or vectors.shape[0] < 2 or vectors.shape[1] < 2:
+        raise ValueError(f"pca_2d needs at least 2 rows of at least 2 numbers, got shape {tuple(vectors.shape)}")
+    centred = vectors.detach().double() - vectors.detach().double().mean(dim=0)  # (N, C)
+    _, _, right = torch.linalg.svd(centred, full_matrices=False)  # right: (C, C), rows = components
+    points = centred @ right[:2].T  # (N, 2)
+    signs = torch.sign(points.gather(0, points.abs().argmax(dim=0, keepdim=True)))  # (1, 2)
+    return (points * torch.where(signs == 0, 1.0, signs)).float()

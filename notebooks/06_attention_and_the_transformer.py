@@ -292,6 +292,11 @@ print("every row of weights sums to 1, and every weight above the diagonal (the 
 # same result, not what this notebook teaches; the GPT below uses it by default. The module keeps
 # no mask buffer: the explicit path builds a $t\times t$ mask at each call, the fused path needs
 # none.
+#
+# The module also takes a **dropout** probability $p$, for the attention weights and for its
+# output. During training, dropout sets a random fraction $p$ of the numbers it sees to 0 and
+# scales the others by $1/(1-p)$, so that the model cannot rely on any single one; in evaluation
+# (`model.eval()`) it does nothing. This course's small runs leave it off (`dropout=0.0`).
 
 # %%
 #| export
@@ -401,9 +406,7 @@ print("4 heads from scratch, concatenated and mixed by proj == the module == its
 # \mathbf{x}\leftarrow\mathbf{x}+\text{MLP}(\text{LN}_2(\mathbf{x})) .
 # $$
 #
-# Finally, **dropout** (used only in training, and off in this course's small runs:
-# `dropout=0.0`) sets a random fraction $p$ of the numbers it sees to 0 and scales the others by
-# $1/(1-p)$, so that the model cannot rely on any single one. LayerNorm by hand, on one vector:
+# The MLP ends with dropout too (see `CausalSelfAttention`). LayerNorm by hand, on one vector:
 
 # %%
 x = torch.tensor([1.0, 2.0, 3.0, 10.0])  # one position's vector, C = 4

@@ -13,6 +13,7 @@ from llm_course.embeddings import (
     check_token_indices,
     cosine_similarity,
     one_hot,
+    pca_2d,
 )
 
 
@@ -112,6 +113,7 @@ def test_any_integer_dtype_passes_the_check(dtype):
         (lambda: PositionEmbedding(0, 3), ValueError, "context_size.*0"),
         (lambda: one_hot(torch.tensor([3]), 3), ValueError, "3.*n_vocab=3"),
         (lambda: PositionEmbedding(4, 3)(2.0), ValueError, "t=2.0"),
+        (lambda: pca_2d(torch.zeros(1, 4)), ValueError, r"\(1, 4\)"),
         (lambda: check_token_indices(torch.tensor([0, 9]), 4), ValueError, "token index 9.*n_vocab=4"),
         (lambda: check_token_indices([0], 4, name="idx"), TypeError, "idx must be a torch.Tensor.*list"),
         (lambda: check_token_indices(torch.tensor([True]), 4), TypeError, "torch.bool"),
@@ -128,3 +130,17 @@ def test_cosine_similarity_matches_torch():
     reference = torch.nn.functional.cosine_similarity(a[:, None], b[None], dim=-1)
     assert torch.allclose(cosine_similarity(a, b), reference, atol=1e-6)
     assert torch.allclose(cosine_similarity(a, a).diagonal(), torch.ones(5))
+
+
+def test_pca_2d_against_the_covariance_eigenvectors():
+    generator = torch.Generator().manual_seed(0)
+    scales = torch.tensor([5.0, 3.0, 1, 1, 1, 1], dtype=torch.float64)
+    data = torch.randn(50, 6, generator=generator, dtype=torch.float64) * scales
+    points = pca_2d(data).double()
+    centred = data - data.mean(dim=0)
+    eigenvalues, eigenvectors = torch.linalg.eigh(centred.T @ centred)  # ascending
+    reference = centred @ eigenvectors[:, [-1, -2]]
+    assert torch.allclose(points.abs(), reference.abs(), atol=1e-4)  # equal up to the sign of each component
+    assert torch.allclose(points.var(dim=0) * 49, eigenvalues[[-1, -2]], rtol=1e-4)
+    assert torch.equal(pca_2d(data), pca_2d(data)), "repeatable"
+    assert torch.allclose(pca_2d(-data), pca_2d(data), atol=1e-5), "the sign convention fixes each component"
