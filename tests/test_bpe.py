@@ -658,3 +658,13 @@ def test_encode_iterable_refuses_a_single_string(tokenizer):
         list(tokenizer.encode_iterable("To be"))
     with pytest.raises(TypeError, match="text must be a str, got bytes"):
         list(tokenizer.encode_iterable(["To be", b"or not"]))
+
+
+def test_the_docstring_examples_hold():
+    """The worked examples in the module's docstrings (merge steps, GPT-2's byte characters, stream cuts)."""
+    import doctest
+
+    from llm_course import bpe
+
+    results = doctest.testmod(bpe)
+    assert results.attempted >= 15 and results.failed == 0

@@ -349,3 +349,12 @@ def test_a_file_with_a_wrong_n_head_is_refused(weights_file):
     path, _ = weights_file
     with pytest.raises(GPT2WeightsError, match=r"n_head=12 does not divide n_emb=32"):
         load_gpt2(path)  # the default n_head is GPT-2 124M's, 12
+
+
+def test_the_docstring_examples_hold():
+    import doctest
+
+    from llm_course import gpt2
+
+    results = doctest.testmod(gpt2)
+    assert results.attempted >= 1 and results.failed == 0
