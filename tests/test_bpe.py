@@ -1,6 +1,12 @@
 """llm_course.bpe: byte-level BPE against worked examples, an independent naive trainer, tiktoken's
 educational trainer and tiktoken's encoder (when installed) and round trips; special tokens, refused
-by default as tiktoken refuses them; files; bad inputs."""
+by default as tiktoken refuses them; files; bad inputs.
+
+GPT-2's tokenizer (`from_gpt2_files`, GPT-2's own ids) against tiktoken's `gpt2` encoding, which must
+be installed (a dev dependency: these comparisons run, never skip) and is read offline from a
+`TIKTOKEN_CACHE_DIR` filled with the local copies of the two files: on the corpus, on 1,000 random
+Unicode strings and on the special token. `encode_iterable` against `encode` of the concatenation,
+on random texts cut at random places, and its memory on a long stream."""
 
 from __future__ import annotations
 
