@@ -12,7 +12,8 @@ its feed-forward part. `GPT.attention_weights` returns every block's attention w
 `parameter_count(config)` gives the number of parameters by formula.
 
 Left out on purpose: key/value caching, mixed precision, weight decay groups (training's
-business), dropout variants and loading pre-trained GPT-2 weights.
+business), dropout variants and loading pre-trained GPT-2 weights (notebook 10's `llm_course.gpt2`
+does that, with the GPT-2 options `gelu_approximate="tanh"` and `layer_norm_eps`).
 """
 
 from __future__ import annotations

@@ -66,6 +66,32 @@ def test_gelu_and_layer_norm_options_reach_the_layers():
     assert small_gpt().blocks[1].mlp.gelu.approximate == "none" and small_gpt().ln_f.eps == 1e-5
 
 
+def test_the_gpt2_options_compute_gpt2s_functions():
+    """Oracle: GPT-2's own formulas (the tanh GELU of OpenAI's code, LayerNorm with its epsilon) written out."""
+    model = small_gpt(gelu_approximate="tanh", layer_norm_eps=0.5)  # a large epsilon, so that it shows
+    mlp, ln = model.blocks[0].mlp, model.blocks[0].ln_1
+    x = torch.randn(2, 3, SMALL["n_emb"], generator=torch.Generator().manual_seed(5)) * 3
+    h = x @ mlp.fc.weight.T + mlp.fc.bias
+    gelu = 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3)))
+    with torch.no_grad():
+        assert torch.allclose(mlp(x), gelu @ mlp.proj.weight.T + mlp.proj.bias, atol=1e-5)
+        mean, variance = x.mean(-1, keepdim=True), x.var(-1, unbiased=False, keepdim=True)
+        assert torch.allclose(ln(x), (x - mean) / torch.sqrt(variance + 0.5) * ln.weight + ln.bias, atol=1e-5)
+        assert not torch.allclose(small_gpt().blocks[0].mlp.gelu(h), torch.nn.functional.gelu(h, approximate="tanh"))
+
+
+def test_a_checkpoint_saved_before_the_gpt2_options_gives_the_same_logits():
+    """Weights and a config dict without gelu_approximate and layer_norm_eps: the same model as before them."""
+    saved = small_gpt()
+    old_config = {k: v for k, v in dataclasses.asdict(saved.config).items() if k not in ("gelu_approximate",
+                                                                                       "layer_norm_eps")}
+    loaded = GPT(GPTConfig(**old_config)).eval()
+    loaded.load_state_dict(saved.state_dict())
+    idx = torch.randint(SMALL["n_vocab"], (2, SMALL["context_size"]), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        assert torch.equal(loaded(idx), saved(idx))
+
+
 def test_gpt_wants_a_config():
     with pytest.raises(TypeError, match="dict"):
         GPT(SMALL)
