@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from .environment import best_device
-from .gpt import GPT, GPTConfig
+from .modern import build_model, config_from_dict
 from .sampling import generate
 from .tokenizers import CharTokenizer
 from llm_course.train import (
@@ -100,7 +100,7 @@ def load_run(checkpoint: Path, device: str):
     if tokenizer.n_vocab != config["n_vocab"]:
         raise ValueError(f"{checkpoint.parent / 'tokenizer.json'} has {tokenizer.n_vocab} tokens, "
                          f"the model {config['n_vocab']}: they are not from the same run")
-    model = GPT(GPTConfig(**config))
+    model = build_model(config_from_dict(config))  # a GPT, or notebook 11's ModernGPT
     load_checkpoint(checkpoint, model=model)
     return model.to(device).eval(), tokenizer
 

@@ -7,6 +7,8 @@
 evaluation and checkpoints of `llm_course.training`. Every setting is an option with a default
 (`--help` lists them); the defaults are notebook 07's recipe (`training.SHAKESPEARE_CHAR`), so the bare
 command trains notebook 07's character-level GPT on Tiny Shakespeare.
+`--modern` (or `--norm`, `--position`, `--mlp`, `--no-bias`, `--optimizer`, one piece at a time)
+trains notebook 11's `ModernGPT` instead (`llm_course.modern`: RMSNorm, RoPE, SwiGLU, no biases, Muon).
 
 `--corpus` is a registered name (`tiny-shakespeare`) or a path: a UTF-8 text file, or a folder whose
 `.txt` files are read in name order. It is checked and fingerprinted in one streaming pass, then
@@ -39,14 +41,14 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['RECIPE', 'BATCH_SEED_OFFSET', 'TEXT_CHUNK_BYTES', 'BPE_TRAINING_CHARACTERS', 'CHAR_TOKENIZER_FORMAT',
            'PEAK_BF16_TFLOPS', 'TRAINER', 'MODEL_OPTIONS', 'next_token_loss', 'train_step', 'flops_per_token',
-           'positive_int', 'non_negative_int', 'non_negative_float', 'build_parser', 'check_args', 'resolve_device',
-           'resolve_precision', 'autocast', 'to_device', 'Distributed', 'distributed_from_environment',
-           'start_distributed', 'mean_over_ranks', 'gather_from_ranks', 'main_rank_first', 'CorpusScan', 'corpus_files',
-           'read_corpus', 'scan_corpus', 'save_tokenizer', 'load_tokenizer', 'tokenizer_fingerprint', 'token_dtype',
-           'encode_stream', 'write_tokens', 'open_tokens', 'token_file', 'prepare_tokens', 'peak_bf16_flops',
-           'matmul_parameters', 'write_json_atomic', 'model_options', 'checkpoint_path', 'read_trainer_checkpoint',
-           'read_checkpoint_record', 'resolve_schedule', 'parameter_digest', 'rank_state', 'restore_rank_state',
-           'build_optimizer', 'main']
+           'positive_int', 'non_negative_int', 'non_negative_float', 'build_parser', 'check_args', 'resolve_pieces',
+           'model_config', 'resolve_device', 'resolve_precision', 'autocast', 'to_device', 'Distributed',
+           'distributed_from_environment', 'start_distributed', 'mean_over_ranks', 'gather_from_ranks',
+           'main_rank_first', 'CorpusScan', 'corpus_files', 'read_corpus', 'scan_corpus', 'save_tokenizer',
+           'load_tokenizer', 'tokenizer_fingerprint', 'token_dtype', 'encode_stream', 'write_tokens', 'open_tokens',
+           'token_file', 'prepare_tokens', 'peak_bf16_flops', 'matmul_parameters', 'write_json_atomic', 'model_options',
+           'checkpoint_path', 'read_trainer_checkpoint', 'read_checkpoint_record', 'resolve_schedule',
+           'parameter_digest', 'rank_state', 'restore_rank_state', 'build_optimizer', 'main']
 
 # %% ../notebooks/09_scaling_up.ipynb #efa3b84d
 import argparse
@@ -74,7 +76,9 @@ from tqdm import tqdm
 from .bpe import BPETokenizer
 from .data import CORPORA, CorpusError, get_batch, load_text, train_val_split
 from .environment import best_device
-from .gpt import GPT, GPTConfig
+from .gpt import GPTConfig
+from .modern import GPT2_PIECES, MLPS, MODERN_PIECES, NORMS, POSITIONS, ModernConfig, build_model
+from .modern import make_muon_optimizer
 from .reproducibility import set_seed
 from .tokenizers import CharTokenizer
 from llm_course.training import (
@@ -208,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--n-emb", type=positive_int, default=RECIPE.n_emb, help="embedding size n_emb")
     model.add_argument("--context-size", type=positive_int, default=RECIPE.context_size, help="context size T (tokens)")
     model.add_argument("--dropout", type=non_negative_float, default=RECIPE.dropout, help="dropout probability, in [0, 1)")
+    _add_piece_options(parser)
 
     optim = parser.add_argument_group("optimisation")
     optim.add_argument("--batch-size", type=positive_int, default=RECIPE.batch_size,
@@ -255,6 +260,10 @@ def check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Non
     """Stop with `parser.error` (exit status 2, one line on stderr) on any bad combination of options."""
     if args.n_emb % args.n_head:
         parser.error(f"--n-head {args.n_head} must divide --n-emb {args.n_emb}")
+    resolve_pieces(args)
+    if args.position == "rope" and (args.n_emb // args.n_head) % 2:
+        parser.error(f"--position rope rotates pairs: the head size --n-emb / --n-head = {args.n_emb // args.n_head} "
+                     "must be even")
     if not 0.0 <= args.dropout < 1.0:
         parser.error(f"--dropout must lie in [0, 1), got {args.dropout}")
     if args.lr is not None and args.lr <= 0:
@@ -267,6 +276,39 @@ def check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Non
         parser.error("--device mps: Apple's MPS backend is not available here (try --device auto)")
     if args.precision == "bf16" and resolve_device(args.device) == "cuda" and not _bf16_tensor_cores():
         parser.error(f"--precision bf16: this GPU ({torch.cuda.get_device_name()}) has no bfloat16 tensor cores; use fp32")
+
+
+def _add_piece_options(parser: argparse.ArgumentParser) -> None:
+    """The options of notebook 11's pieces; None means "GPT-2's, or the modern one with --modern"."""
+    pieces = parser.add_argument_group("pieces after GPT-2 (notebook 11); default GPT-2's, --modern for all")
+    pieces.add_argument("--modern", action="store_true",
+                        help="every piece of notebook 11: " + ", ".join(f"{k} {v}" for k, v in MODERN_PIECES.items()))
+    pieces.add_argument("--norm", choices=NORMS, default=None, help="normalisation layer (default: layernorm)")
+    pieces.add_argument("--position", choices=POSITIONS, default=None,
+                        help="positions: a learned table, or rotary embeddings (rope) (default: learned)")
+    pieces.add_argument("--mlp", choices=MLPS, default=None, help="feed-forward layer (default: gelu)")
+    pieces.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                        help="biases in the linear and normalisation layers (default: on)")
+    pieces.add_argument("--optimizer", choices=("adamw", "muon"), default=None,
+                        help="muon: Muon for the blocks' matrices, AdamW for the rest (default: adamw)")
+
+
+def resolve_pieces(args: argparse.Namespace) -> None:
+    """Fill the pieces left out: GPT-2's, or with `--modern` notebook 11's."""
+    defaults = MODERN_PIECES if args.modern else GPT2_PIECES
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
+def model_config(args: argparse.Namespace, n_vocab: int) -> GPTConfig:
+    """The model's configuration: a `GPTConfig` with GPT-2's pieces, else a `ModernConfig` naming them."""
+    sizes = dict(n_vocab=n_vocab, context_size=args.context_size, n_emb=args.n_emb, n_layer=args.n_layer,
+                 n_head=args.n_head, dropout=args.dropout, bias=args.bias)
+    pieces = {name: getattr(args, name) for name in ("norm", "position", "mlp")}
+    if all(value == GPT2_PIECES[name] for name, value in pieces.items()):
+        return GPTConfig(**sizes)
+    return ModernConfig(**sizes, **pieces)
 
 # %% ../notebooks/09_scaling_up.ipynb #24aa825d
 def resolve_device(name: str) -> str:
@@ -673,10 +715,15 @@ def write_json_atomic(path: str | os.PathLike, data) -> None:
 
 
 def model_options(args: argparse.Namespace) -> dict:
-    """The options that decide the model's shape and its token indices (must match to resume)."""
+    """The options that decide the model's shape and its token indices (must match to resume).
+
+    Notebook 11's pieces (and the optimiser) are recorded when they differ from GPT-2's, so that a
+    checkpoint of notebook 06's GPT reads the same as before they existed.
+    """
     options = {name: getattr(args, name) for name in MODEL_OPTIONS}
     if args.tokenizer != "bpe":
         options.pop("bpe_vocab")
+    options |= {name: getattr(args, name) for name, gpt2 in GPT2_PIECES.items() if getattr(args, name) != gpt2}
     return options
 
 
@@ -710,9 +757,10 @@ def read_checkpoint_record(path: Path, args: argparse.Namespace) -> dict:
         record = read_trainer_checkpoint(path)["extra"]
     except ValueError as error:
         raise ValueError(f"--resume: {error}") from None
-    for name, value in model_options(args).items():
-        if record["model_options"].get(name) != value:
-            theirs = record["model_options"].get(name)
+    ours, stored = model_options(args), record["model_options"]
+    for name in sorted(ours.keys() | stored.keys()):
+        value, theirs = ours.get(name, GPT2_PIECES.get(name)), stored.get(name, GPT2_PIECES.get(name))
+        if theirs != value:
             raise ValueError(f"--resume: {path} was trained with --{name.replace('_', '-')} {theirs}, "
                              f"this run asks for {value}")
     if record["step"] >= args.steps:
@@ -771,8 +819,11 @@ def restore_rank_state(states: list[dict], ranks: Distributed, generator, device
         torch.manual_seed(seed + 1000 * step + ranks.rank)
 
 
-def build_optimizer(model, lr: float, weight_decay: float, device_kind: str) -> torch.optim.AdamW:
-    """Notebook 07's AdamW (`make_optimizer`: decay on matrices only), fused into one kernel on CUDA."""
+def build_optimizer(model, lr: float, weight_decay: float, device_kind: str, kind: str = "adamw"):
+    """Notebook 07's AdamW (`make_optimizer`: decay on matrices only), fused into one kernel on CUDA; or
+    notebook 11's Muon for the blocks' matrices with AdamW for the rest (`kind="muon"`), same lr and decay."""
+    if kind == "muon":
+        return make_muon_optimizer(model, lr=lr, weight_decay=weight_decay, betas=RECIPE.betas)
     optimizer = make_optimizer(model, lr=lr, weight_decay=weight_decay, betas=RECIPE.betas)
     if device_kind != "cuda":
         return optimizer
@@ -821,8 +872,7 @@ def main(argv: list[str] | None = None) -> dict:
         if len(val_ids) <= args.context_size:
             _stop(parser, ranks, f"--context-size {args.context_size} is longer than the validation text "
                   f"({len(val_ids)} tokens, the last 10% of the corpus): use a longer corpus or a shorter context")
-        config = GPTConfig(n_vocab=tokenizer.n_vocab, context_size=args.context_size, n_emb=args.n_emb,
-                           n_layer=args.n_layer, n_head=args.n_head, dropout=args.dropout)
+        config = model_config(args, tokenizer.n_vocab)
         run = {"args": args, "ranks": ranks, "device": device, "amp_dtype": amp_dtype, "config": config,
                "schedule": schedule, "scan": scan, "tokenizer": tokenizer}
         return _train(run, train_ids, val_ids, resume_from, record)
@@ -839,8 +889,8 @@ def _train(run: dict, train_ids, val_ids, resume_from: Path | None, record: dict
     if device_kind == "cuda":
         torch.set_float32_matmul_precision("high")  # what stays fp32 may use TF32 tensor cores
     set_seed(args.seed)  # the same initial parameters on every rank (DDP also copies rank 0's)
-    model = GPT(config).to(device)
-    optimizer = build_optimizer(model, schedule["lr"], args.weight_decay, device_kind)
+    model = build_model(config).to(device)  # notebook 06's GPT, or notebook 11's ModernGPT
+    optimizer = build_optimizer(model, schedule["lr"], args.weight_decay, device_kind, args.optimizer)
     torch.manual_seed(args.seed + ranks.rank)  # each rank its own dropout masks
     generator = torch.Generator().manual_seed(args.seed + BATCH_SEED_OFFSET + ranks.rank)  # and its own batches
     log = {"options": {**vars(args), **{k: schedule[k] for k in ("lr", "min_lr", "warmup_steps")}},
@@ -889,7 +939,7 @@ def _train(run: dict, train_ids, val_ids, resume_from: Path | None, record: dict
     tokens_per_step = args.batch_size * args.grad_accum * args.context_size * ranks.world_size  # the global batch
     precision = "bf16" if amp_dtype else "fp32"
     if ranks.is_main:
-        print(f"training a GPT of {sum(p.numel() for p in model.parameters()):,} parameters on {args.corpus} "
+        print(f"training a {type(model).__name__} of {sum(p.numel() for p in model.parameters()):,} parameters on {args.corpus} "
               f"({args.tokenizer} tokens, n_vocab={config.n_vocab}) for steps {start_step + 1}..{args.steps}: global "
               f"batch {args.batch_size} x {args.grad_accum} x {ranks.world_size} sequences of {args.context_size} "
               f"tokens, {ranks.world_size} process(es) on {device_kind}, {precision}"

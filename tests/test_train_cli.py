@@ -24,6 +24,7 @@ import torch
 from llm_course import train
 from llm_course.bpe import BPETokenizer
 from llm_course.gpt import GPT, GPTConfig
+from llm_course.modern import MODERN_PIECES, ModernConfig, ModernGPT, MuonWithAdamW, build_model, config_from_dict
 from llm_course.tokenizers import CharTokenizer
 from llm_course.training import SHAKESPEARE_CHAR, cross_entropy, load_checkpoint
 
@@ -60,9 +61,9 @@ def run_module(args: list[str], cwd: Path, timeout: float = 120, env: dict | Non
 
 
 def checkpoint_model(path: Path) -> GPT:
-    """The model of a trainer checkpoint, rebuilt from the configuration it stores."""
+    """The model of a trainer checkpoint, rebuilt from the configuration it stores (a GPT or a ModernGPT)."""
     config = torch.load(path, map_location="cpu", weights_only=True)["config"]
-    model = GPT(GPTConfig(**config))
+    model = build_model(config_from_dict(config))
     load_checkpoint(path, model=model)
     return model
 
@@ -90,7 +91,8 @@ def test_help_documents_every_option(tmp_path):
     for required in ["--corpus", "--tokenizer", "--bpe-vocab", "--tokens-dir", "--n-layer", "--n-head", "--n-emb",
                      "--dropout", "--batch-size", "--grad-accum", "--context-size", "--steps", "--lr", "--min-lr",
                      "--warmup-steps", "--weight-decay", "--grad-clip", "--eval-interval", "--eval-batches", "--out",
-                     "--resume", "--seed", "--device", "--precision", "--compile"]:
+                     "--resume", "--seed", "--device", "--precision", "--compile", "--modern", "--norm", "--position",
+                     "--mlp", "--bias", "--no-bias", "--optimizer"]:
         assert required in result.stdout
     assert "torchrun" in result.stdout and "(default: None)" not in result.stdout
 
@@ -106,6 +108,9 @@ def test_defaults_follow_notebook_07s_recipe():
     assert (args.batch_size, args.steps, args.weight_decay, args.seed) == (
         recipe.batch_size, recipe.steps, recipe.weight_decay, recipe.seed)
     assert args.grad_accum == 1 and args.resume is None and not args.compile
+    pieces = (args.norm, args.position, args.mlp, args.bias, args.optimizer)
+    assert pieces == ("layernorm", "learned", "gelu", True, "adamw")
+    assert type(train.model_config(args, N_VOCAB)) is GPTConfig, "GPT-2's pieces: notebook 06's GPT"
     schedule = train.resolve_schedule(args, None)
     assert schedule == {"lr": recipe.max_lr, "min_lr": recipe.min_lr, "warmup_steps": recipe.warmup_steps,
                         "horizon": recipe.steps}
@@ -128,6 +133,10 @@ BAD_OPTIONS = [
     (["--warmup-steps", "50", "--steps", "10"], "--warmup-steps 50 must not exceed --steps 10"),
     (["--tokenizer", "bpe", "--bpe-vocab", "100"], "--bpe-vocab must be at least 256 (the byte tokens), got 100"),
     (["--precision", "fp16"], "invalid choice: 'fp16'"),
+    (["--norm", "batchnorm"], "invalid choice: 'batchnorm'"),
+    (["--optimizer", "sgd"], "invalid choice: 'sgd'"),
+    (["--position", "rope", "--n-emb", "18", "--n-head", "6"], "--position rope rotates pairs: the head size "
+                                                               "--n-emb / --n-head = 3 must be even"),
 ]
 
 
@@ -559,3 +568,77 @@ def test_two_ranks_resume_each_rank_with_its_own_random_states(tmp_path):
     states = torch.load(tmp_path / "straight" / "ckpt.pt", weights_only=True)["extra"]["rank_states"]
     assert len(states) == 2 and not torch.equal(states[0]["torch"], states[1]["torch"]), "own dropout streams"
     assert not torch.equal(states[0]["batches"], states[1]["batches"]), "own batches"
+
+
+# --- notebook 11's pieces ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--modern"], MODERN_PIECES),
+        (["--modern", "--norm", "layernorm"], MODERN_PIECES | {"norm": "layernorm"}),
+        (["--position", "rope"], {"norm": "layernorm", "position": "rope", "mlp": "gelu", "bias": True,
+                                  "optimizer": "adamw"}),
+        (["--no-bias", "--optimizer", "muon"], {"norm": "layernorm", "position": "learned", "mlp": "gelu",
+                                                "bias": False, "optimizer": "muon"}),
+    ],
+)
+def test_each_piece_option_reaches_the_model_and_the_optimiser(argv, expected):
+    parser = train.build_parser()
+    args = parser.parse_args([*TINY, *argv])
+    train.check_args(args, parser)
+    assert {name: getattr(args, name) for name in expected} == expected
+    config = train.model_config(args, N_VOCAB)
+    model = build_model(config)
+    if (args.norm, args.position, args.mlp) == ("layernorm", "learned", "gelu"):
+        assert type(config) is GPTConfig and type(model) is GPT and config.bias == args.bias
+    else:
+        assert isinstance(config, ModernConfig) and isinstance(model, ModernGPT)
+        chosen = (config.norm, config.position, config.mlp, config.bias)
+        assert chosen == (args.norm, args.position, args.mlp, args.bias)
+    optimizer = train.build_optimizer(model, 1e-3, 0.1, "cpu", args.optimizer)
+    assert isinstance(optimizer, MuonWithAdamW) == (args.optimizer == "muon")
+
+
+def test_a_modern_run_learns_resumes_exactly_and_samples(tmp_path, capsys, monkeypatch):
+    schedule = [*TINY, "--modern", "--lr", "1e-2", "--warmup-steps", "2", "--eval-interval", "4", "--log-interval", "2"]
+    summary = train.main([*schedule, "--steps", "12", "--out", str(tmp_path / "straight")])
+    assert "training a ModernGPT of" in capsys.readouterr().out
+    assert summary["val_loss"] < math.log(N_VOCAB) - 0.3
+    checkpoint = torch.load(tmp_path / "straight" / "ckpt.pt", map_location="cpu", weights_only=True)
+    assert checkpoint["config"]["position"] == "rope" and checkpoint["extra"]["model_options"]["optimizer"] == "muon"
+    assert any("momentum_buffer" in state for state in checkpoint["optimizer"]["state"].values())
+
+    saved = train.save_checkpoint
+
+    def save_then_stop(*args, **kwargs):  # interrupted just after the checkpoint of step 4
+        saved(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "save_checkpoint", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        train.main([*schedule, "--steps", "12", "--out", str(tmp_path / "stopped")])
+    monkeypatch.setattr(train, "save_checkpoint", saved)
+    train.main([*TINY, "--modern", "--eval-interval", "4", "--log-interval", "2", "--steps", "12",
+                "--out", str(tmp_path / "stopped"), "--resume"])
+    assert_same_parameters(tmp_path / "straight" / "ckpt.pt", tmp_path / "stopped" / "ckpt.pt")
+
+    from llm_course import sample
+
+    texts = sample.main(["--out", str(tmp_path / "straight"), "--prompt", "ROMEO:", "--max-new-tokens", "20",
+                         "--device", "cpu"])
+    assert texts[0].startswith("ROMEO:") and len(texts[0]) == 26
+
+
+def test_resume_refuses_other_pieces(tmp_path, capsys):
+    gpt2 = tmp_path / "gpt2"
+    train.main([*TINY, "--steps", "2", "--eval-interval", "2", "--out", str(gpt2)])
+    with pytest.raises(SystemExit):
+        train.main([*TINY, "--steps", "4", "--position", "rope", "--out", str(gpt2), "--resume"])
+    assert "was trained with --position learned, this run asks for rope" in capsys.readouterr().err
+    modern = tmp_path / "modern"
+    train.main([*TINY, "--modern", "--steps", "2", "--eval-interval", "2", "--out", str(modern)])
+    with pytest.raises(SystemExit):
+        train.main([*TINY, "--steps", "4", "--out", str(modern), "--resume"])  # --modern forgotten
+    assert "was trained with --bias False, this run asks for True" in capsys.readouterr().err
