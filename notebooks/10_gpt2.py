@@ -121,9 +121,9 @@ print(len(encoder), {token: encoder[token] for token in ["!", "A", "Ġ", "Ġt", 
 # %% [markdown]
 # The first merge, `Ġ t`, is the space followed by `t`, exactly what notebook 03's tokenizer learned
 # first on Shakespeare (its token 256 was ` t`). GPT-2's files write every byte as a printable
-# character, so that each token is a readable string without spaces: bytes that print (`!`, `A`,
-# `é`...) stand for themselves, and the 68 others (the space, the newline, control bytes...) take
-# the characters from U+0100 on, in byte order. The space, byte 32, is `Ġ`, the newline `Ċ`.
+# character, so that each token is a readable string without spaces: the 188 bytes whose Latin-1
+# character prints (`!` for byte 33, `A`, `é` for byte 233...) stand for themselves, and the 68
+# others (the space, the newline, control bytes...) take the characters from U+0100 on, in byte order. The space, byte 32, is `Ġ`, the newline `Ċ`.
 # `gpt2_byte_characters()` in `llm_course.bpe` is that map. The indices tell the rest of the story:
 #
 # - the first 256 tokens are the 256 bytes, as in notebook 03, but **in another order**: `!` is
