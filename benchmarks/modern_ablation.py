@@ -32,18 +32,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from llm_course.data import get_batch, load_text, train_val_split
-from llm_course.modern import VARIANTS, ModernGPT
+from llm_course.data import load_text, train_val_split
+from llm_course.modern import VARIANTS, ModernGPT, training_speeds
 from llm_course.reproducibility import set_seed
 from llm_course.tokenizers import CharTokenizer
-from llm_course.training import SHAKESPEARE_CHAR, Recipe, cross_entropy, evaluate, train
+from llm_course.training import SHAKESPEARE_CHAR, Recipe, evaluate, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import cpu_model  # noqa: E402
@@ -100,40 +99,13 @@ def build(variant, recipe: Recipe, n_vocab: int):
     return model, variant.make_optimizer(model, recipe)
 
 
-def measure_speeds(variants, recipe: Recipe, train_ids, n_vocab: int, rounds: int, iters: int) -> dict:
-    """Tokens per second of every variant's training step: median of alternating rounds."""
-    runs = {}
-    for variant in variants:
-        model, optimizer = build(variant, recipe, n_vocab)
-        batches = torch.Generator().manual_seed(recipe.batch_seed)
-
-        def step(model=model, optimizer=optimizer, batches=batches):
-            x, y = get_batch(train_ids, recipe.batch_size, recipe.context_size, generator=batches)
-            loss = cross_entropy(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-
-        for _ in range(3):  # untimed warm-up
-            step()
-        runs[variant.key] = (step, [])
-    tokens = recipe.batch_size * recipe.context_size * iters
-    for _ in range(rounds):
-        for step, speeds in runs.values():
-            started = time.perf_counter()
-            for _ in range(iters):
-                step()
-            speeds.append(tokens / (time.perf_counter() - started))
-    return {key: statistics.median(speeds) for key, (_, speeds) in runs.items()}
-
-
 def train_for(variant, recipe: Recipe, seconds: float, speed: float, train_ids, val_ids, n_vocab: int) -> dict:
     """Train `variant` for about `seconds` (updates sized by `speed`), then score it on the validation split."""
     tokens_per_step = recipe.batch_size * recipe.context_size
     steps = max(2, int(speed * seconds / tokens_per_step))
     warmup = min(recipe.warmup_steps, steps // 10)
     model, optimizer = build(variant, recipe, n_vocab)
+    recipe = variant.recipe(recipe)  # Muon's row at its own learning rate
     started = time.perf_counter()
     history = train(
         model, train_ids, None, steps=steps, batch_size=recipe.batch_size, max_lr=recipe.max_lr,
@@ -177,7 +149,7 @@ def main(argv=None) -> None:
               f"{torch.get_num_threads()} threads; torch {torch.__version__}; {args.seconds:g} s of training per "
               f"variant; recipe: {recipe}")
     print(header, flush=True)
-    speeds = measure_speeds(args.variants, recipe, train_ids, tokenizer.n_vocab, args.rounds, args.iters)
+    speeds = training_speeds(args.variants, recipe, train_ids, tokenizer.n_vocab, rounds=args.rounds, steps=args.iters)
     print("tokens/s: " + ", ".join(f"{key} {speed:,.0f}" for key, speed in speeds.items()), flush=True)
     results = []
     for variant in args.variants:

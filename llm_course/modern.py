@@ -22,10 +22,11 @@ tricks, mixed precision and compilation.
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['NORMS', 'POSITIONS', 'MLPS', 'GPT2_OPTIONS', 'NEWTON_SCHULZ_COEFFICIENTS', 'VARIANTS', 'GPT2_PIECES', 'MODERN_PIECES',
-           'scaled_dot_product_attention', 'RMSNorm', 'rope_rotations', 'apply_rope', 'RotaryCausalSelfAttention',
-           'silu', 'swiglu_hidden_size', 'SwiGLU', 'ModernConfig', 'make_norm', 'ModernBlock', 'ModernGPT',
-           'newton_schulz', 'MuonWithAdamW', 'make_muon_optimizer', 'Variant', 'config_from_dict', 'build_model']
+__all__ = ['NORMS', 'POSITIONS', 'MLPS', 'GPT2_OPTIONS', 'NEWTON_SCHULZ_COEFFICIENTS', 'MUON_LR', 'VARIANTS', 'GPT2_PIECES',
+           'MODERN_PIECES', 'scaled_dot_product_attention', 'RMSNorm', 'rope_rotations', 'apply_rope',
+           'RotaryCausalSelfAttention', 'silu', 'swiglu_hidden_size', 'SwiGLU', 'ModernConfig', 'make_norm',
+           'ModernBlock', 'ModernGPT', 'newton_schulz', 'MuonWithAdamW', 'make_muon_optimizer', 'Variant',
+           'config_from_dict', 'build_model', 'training_speeds']
 
 # %% ../notebooks/11_modern_transformer.ipynb #6b50397f
 import dataclasses
@@ -411,14 +412,22 @@ class Variant:
     label: str  # what changed, for tables
     options: tuple  # ModernConfig fields, as (name, value) pairs
     optimizer: str = "adamw"  # "adamw" (llm_course.training.make_optimizer) or "muon" (make_muon_optimizer)
+    max_lr: float | None = None  # the peak learning rate tuned for this optimiser; None: the recipe's
 
     def config(self, n_vocab: int, recipe, **changes) -> ModernConfig:
         """The `ModernConfig` of this variant at the sizes of `recipe` (a `llm_course.training.Recipe`)."""
         sizes = dataclasses.asdict(recipe.gpt_config(n_vocab))
         return ModernConfig(**sizes | dict(self.options) | changes)
 
+    def recipe(self, recipe):
+        """`recipe` with this variant's learning rate: `max_lr`, and `min_lr` in the same proportion."""
+        if self.max_lr is None:
+            return recipe
+        return dataclasses.replace(recipe, max_lr=self.max_lr, min_lr=recipe.min_lr * self.max_lr / recipe.max_lr)
+
     def make_optimizer(self, model: nn.Module, recipe) -> torch.optim.Optimizer:
-        """AdamW as in notebook 07, or Muon with AdamW, with the learning rate and weight decay of `recipe`."""
+        """AdamW as in notebook 07, or Muon with AdamW, with the learning rate and weight decay of `self.recipe(recipe)`."""
+        recipe = self.recipe(recipe)
         if self.optimizer == "muon":
             return make_muon_optimizer(model, lr=recipe.max_lr, weight_decay=recipe.weight_decay, betas=recipe.betas)
         return make_optimizer(model, lr=recipe.max_lr, weight_decay=recipe.weight_decay, betas=recipe.betas)
@@ -427,19 +436,20 @@ class Variant:
 def _cumulative(*changes):
     """Variants that each add one change to the one before, starting from GPT-2."""
     rows, options = [], dict(GPT2_OPTIONS)
-    for key, label, change, optimizer in changes:
+    for key, label, change, optimizer, max_lr in changes:
         options |= change
-        rows.append(Variant(key, label, tuple(options.items()), optimizer))
+        rows.append(Variant(key, label, tuple(options.items()), optimizer, max_lr))
     return tuple(rows)
 
 
+MUON_LR = 1e-2  # Muon's peak learning rate, measured best (with 6e-3) among 6e-3, 1e-2 and 2e-2 at 1 M tokens
 VARIANTS = _cumulative(
-    ("gpt", "GPT-2: the course's GPT", {}, "adamw"),
-    ("rmsnorm", "+ RMSNorm", dict(norm="rmsnorm"), "adamw"),
-    ("no-bias", "+ no biases", dict(bias=False), "adamw"),
-    ("rope", "+ RoPE", dict(position="rope"), "adamw"),
-    ("swiglu", "+ SwiGLU", dict(mlp="swiglu"), "adamw"),
-    ("muon", "+ Muon", {}, "muon"),
+    ("gpt", "GPT-2: the course's GPT", {}, "adamw", None),
+    ("rmsnorm", "+ RMSNorm", dict(norm="rmsnorm"), "adamw", None),
+    ("no-bias", "+ no biases", dict(bias=False), "adamw", None),
+    ("rope", "+ RoPE", dict(position="rope"), "adamw", None),
+    ("swiglu", "+ SwiGLU", dict(mlp="swiglu"), "adamw", None),
+    ("muon", f"+ Muon (lr {MUON_LR:g})", {}, "muon", MUON_LR),
 )
 
 # %% ../notebooks/11_modern_transformer.ipynb #9d0d474a
@@ -455,3 +465,44 @@ def config_from_dict(stored: dict) -> GPTConfig:
 def build_model(config: GPTConfig) -> LanguageModel:
     """`ModernGPT(config)` for a `ModernConfig`, the course's `GPT(config)` for a plain `GPTConfig`."""
     return ModernGPT(config) if isinstance(config, ModernConfig) else GPT(config)
+
+# %% ../notebooks/11_modern_transformer.ipynb #07cd565f
+def training_speeds(variants, recipe, train_ids, n_vocab: int, rounds: int = 3, steps: int = 5) -> dict:
+    """Tokens per second of each variant's training step (batch, forward, backward, clipping, optimiser step).
+
+    A few untimed steps first, then `rounds` rounds in which every variant takes `steps` steps in
+    turn, so that a change in the machine's load hits every variant alike; the median round counts.
+    """
+    import statistics
+    import time
+
+    from llm_course.data import get_batch
+    from llm_course.training import cross_entropy
+
+    def stepper(variant):
+        torch.manual_seed(recipe.seed)
+        model = ModernGPT(variant.config(n_vocab, recipe))
+        optimizer = variant.make_optimizer(model, recipe)
+        batches = torch.Generator().manual_seed(recipe.batch_seed)
+
+        def step():
+            x, y = get_batch(train_ids, recipe.batch_size, recipe.context_size, generator=batches)
+            loss = cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+        for _ in range(2):  # untimed: the first steps allocate memory
+            step()
+        return step
+
+    steppers = {variant.key: stepper(variant) for variant in variants}
+    speeds = {key: [] for key in steppers}
+    for _ in range(rounds):
+        for key, step in steppers.items():
+            started = time.perf_counter()
+            for _ in range(steps):
+                step()
+            speeds[key].append(steps * recipe.batch_size * recipe.context_size / (time.perf_counter() - started))
+    return {key: statistics.median(values) for key, values in speeds.items()}

@@ -569,17 +569,24 @@ def test_variants_add_one_change_at_a_time():
         changed = {k for k in dict(after.options) if dict(after.options)[k] != dict(before.options)[k]}
         changed |= {"optimizer"} if after.optimizer != before.optimizer else set()
         assert len(changed) == 1, f"{after.key} changes {changed}"
+        assert after.max_lr == before.max_lr or "optimizer" in changed, "a new lr only with a new optimiser"
     assert len({v.key for v in VARIANTS}) == len(VARIANTS)
     last = VARIANTS[-1].config(65, Recipe())
     assert (last.norm, last.position, last.mlp, last.bias) == ("rmsnorm", "rope", "swiglu", False)
 
 
 def test_variants_build_their_models_and_optimizers():
-    recipe = Recipe(n_emb=8, n_layer=1, n_head=2, context_size=6)
+    recipe = Recipe(n_emb=8, n_layer=1, n_head=2, context_size=6, max_lr=4e-3, min_lr=4e-4)
     for variant in VARIANTS:
         model = ModernGPT(variant.config(11, recipe))
         optimizer = variant.make_optimizer(model, recipe)
         adamw = type(make_optimizer(model, lr=1e-3, weight_decay=0.1))
         expected = MuonWithAdamW if variant.optimizer == "muon" else adamw
         assert type(optimizer) is expected
-        assert all(group["lr"] == recipe.max_lr for group in optimizer.param_groups)
+        own = variant.recipe(recipe)
+        assert all(group["lr"] == own.max_lr for group in optimizer.param_groups)
+        if variant.max_lr is None:
+            assert own == recipe
+        else:
+            assert own.max_lr == variant.max_lr and own.min_lr == pytest.approx(variant.max_lr / 10)
+            assert dataclasses.replace(own, max_lr=recipe.max_lr, min_lr=recipe.min_lr) == recipe
