@@ -237,7 +237,9 @@ GPT2_OPTIONS = dict(bias=True, norm="layernorm", position="learned", mlp="gelu")
 
 def make_norm(config: ModernConfig) -> nn.Module:
     """The normalisation layer that `config.norm` names."""
-    return RMSNorm(config.n_emb) if config.norm == "rmsnorm" else nn.LayerNorm(config.n_emb, bias=config.bias)
+    if config.norm == "rmsnorm":
+        return RMSNorm(config.n_emb)
+    return nn.LayerNorm(config.n_emb, eps=config.layer_norm_eps, bias=config.bias)
 
 
 class ModernBlock(nn.Module):
@@ -253,7 +255,10 @@ class ModernBlock(nn.Module):
         else:
             self.attention = CausalSelfAttention(c.n_emb, c.n_head, c.context_size, c.dropout, c.bias, c.fused_attention)
         self.ln_2 = make_norm(c)
-        self.mlp = SwiGLU(c.n_emb, bias=c.bias, dropout=c.dropout) if c.mlp == "swiglu" else MLP(c.n_emb, c.dropout, c.bias)
+        if c.mlp == "swiglu":
+            self.mlp = SwiGLU(c.n_emb, bias=c.bias, dropout=c.dropout)
+        else:
+            self.mlp = MLP(c.n_emb, c.dropout, c.bias, c.gelu_approximate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, C)
         x = x + self.attention(self.ln_1(x))

@@ -316,11 +316,12 @@ def test_config_round_trips_and_is_a_gpt_config():
 
 @pytest.mark.parametrize("init", ["scaled", "pytorch"])
 @pytest.mark.parametrize("fused", [True, False])
-def test_gpt2_options_give_the_courses_gpt(init, fused):
+@pytest.mark.parametrize("gpt2_numerics", [{}, dict(gelu_approximate="tanh", layer_norm_eps=1e-3)])
+def test_gpt2_options_give_the_courses_gpt(init, fused, gpt2_numerics):
     torch.manual_seed(0)
-    gpt = GPT(GPTConfig(**SMALL, init=init, fused_attention=fused)).eval()
+    gpt = GPT(GPTConfig(**SMALL, init=init, fused_attention=fused, **gpt2_numerics)).eval()
     torch.manual_seed(0)
-    modern = ModernGPT(ModernConfig(**SMALL | GPT2_OPTIONS, init=init, fused_attention=fused)).eval()
+    modern = ModernGPT(ModernConfig(**SMALL | GPT2_OPTIONS, init=init, fused_attention=fused, **gpt2_numerics)).eval()
     assert list(gpt.state_dict()) == list(modern.state_dict())
     for (name, a), b in zip(gpt.state_dict().items(), modern.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
