@@ -79,6 +79,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bpe_training.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/gpt2_tokenizer.py
 
 # The website needs neither torch nor the package: only the `site` extra of pyproject.toml.
 $(SITE_STAMP): pyproject.toml | $(BIN)/python

@@ -95,6 +95,8 @@ DISTRIBUTIONS = {
     "tqdm": ("tqdm", "tqdm"),
     "ipywidgets": ("ipywidgets", "ipywidgets"),
     "IPython": ("ipython", "ipython"),
+    "safetensors": ("safetensors", "safetensors"),
+    "transformers": ("transformers", "transformers"),
 }
 
 
@@ -164,6 +166,8 @@ COLAB_VERSIONS = {
     "einops": "0.8.1",
     "tqdm": "4.67.1",
     "ipywidgets": "7.7.1",
+    "safetensors": "0.6.2",
+    "transformers": "4.57.1",
 }
 
 
