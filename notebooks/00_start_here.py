@@ -33,7 +33,10 @@
 # **How to read a notebook.** Some code cells are *folded*: JupyterLab shows them as a thin bar
 # with `⋯`, and a click opens them. They hold plumbing (checks of bad input, file handling,
 # drawing code) that the package needs but the idea does not. They still run, and their output
-# stays visible.
+# stays visible. Lines that start with `#|` are instructions to the exporter that writes the
+# package: `#| default_exp data`, just below the folded install cell, names the module this notebook
+# writes (`llm_course/data.py`), and a cell that starts with `#| export` is copied into it
+# (`#| export environment` into `llm_course/environment.py`); cells without it are demonstrations.
 
 # %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
@@ -297,7 +300,7 @@ for key, value in check_environment().items():
 # A copy whose fingerprint is wrong is never used, and offline with no copy, the error says where
 # to put the file. The same search, by `load_file(name)`, finds the other files the course uses
 # (GPT-2's tokenizer files and weights, for notebook 10) and returns the path of a verified copy.
-# All of that is plumbing: the five folded cells below are that part of `llm_course.data`. Open
+# All of that is plumbing: the six folded cells below are that part of `llm_course.data`. Open
 # them if you want to see how a careful downloader is written.
 
 # %% jupyter={"source_hidden": true}
@@ -730,15 +733,15 @@ print("the same seed, the same numbers:", torch.equal(first, torch.rand(3)))
 # the unsolved state. Solutions are in `solutions/00_start_here.py` in the repository; try first.
 #
 # **00.1 How many windows?** `get_batch` chooses each window's start at random. From `n_tokens`
-# token indices and a context size `context_size`, how many different windows `(x, y)` can it
-# choose from? Remember that `y` reaches one token further than `x`.
+# token indices and a context size `context_size`, how many start positions can it choose from
+# (each start gives one window `(x, y)`)? Remember that `y` reaches one token further than `x`.
 
 # %%
 from llm_course.exercises import check
 
 
 def count_windows(n_tokens: int, context_size: int) -> int:
-    """The number of different windows (x, y) that get_batch can cut from n_tokens indices."""
+    """The number of start positions get_batch can choose from in n_tokens indices (one window (x, y) each)."""
     raise NotImplementedError  # your code here
 
 

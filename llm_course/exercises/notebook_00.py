@@ -9,7 +9,7 @@ from llm_course.exercises import NotYet, as_number, as_tensor, call, exercise, e
 NOTEBOOK = "00_start_here"
 
 
-@exercise("00.1", NOTEBOOK, "how many windows get_batch chooses from")
+@exercise("00.1", NOTEBOOK, "how many start positions get_batch chooses from")
 def _count_windows(count_windows) -> None:
     from llm_course.data import get_batch
 
