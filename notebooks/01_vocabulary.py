@@ -65,7 +65,7 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 #
 # **Counting from 1 or from 0.** The maths numbers the tokens $1,\dots,n_{\text{vocab}}$; the code,
 # like Python and PyTorch, numbers them $0,\dots,n_{\text{vocab}}-1$. The token $\mathbf{t}_i$ of
-# the maths is `vocabulary.token(i - 1)` in the code, and `vocabulary.index(t)` returns the
+# the maths is `vocabulary.token(i - 1)` in the code, and `vocabulary.index(token)` returns the
 # 0-based index.
 #
 # The class below is that idea and little more. It also holds an optional **unknown token**
@@ -192,7 +192,7 @@ class _VocabularyPlumbing:
 # %% [markdown]
 # The idea fits in a few lines: keep the distinct tokens, sort them, and number them in that
 # order; a dictionary maps each token back to its number. (The checks of bad input, the error for
-# a token that is not there, equality and printing are in the folded cell above.)
+# a token that is not there, equality and printing are in the folded cells above.)
 
 # %%
 #| export
@@ -258,7 +258,7 @@ print("n_vocab =", len(vocabulary))
 for index, token in enumerate(vocabulary.tokens):
     print(f"maths i = {index + 1}   code index = {index}   token = {token!r}")
 assert vocabulary == Vocabulary(["not", "or", "be", "to"])
-assert all(vocabulary.token(vocabulary.index(t)) == t for t in vocabulary.tokens)
+assert all(vocabulary.token(vocabulary.index(token)) == token for token in vocabulary.tokens)
 
 # %% [markdown]
 # A token outside $\mathcal{V}$ is an error that names it, unless we asked for an unknown token:
@@ -285,7 +285,7 @@ from collections import Counter
 from llm_course.data import load_text, train_val_split
 from llm_course.reproducibility import set_seed
 
-set_seed(1337)  # nothing here is random; every notebook seeds first all the same
+set_seed(1337)  # nothing here is random, but every notebook seeds first, out of habit
 text = load_text("tiny-shakespeare")
 train_text, val_text = train_val_split(text)
 print(f"training: {len(train_text):,} characters   validation: {len(val_text):,} characters")
@@ -304,11 +304,11 @@ import string
 keyboard = Vocabulary(string.ascii_letters + string.digits + string.punctuation + " \n")
 train_characters = Vocabulary(train_text)
 print(f"keyboard characters: n_vocab = {len(keyboard)};  training-text characters: n_vocab = {len(train_characters)}")
-print("keyboard characters Shakespeare never types:", repr("".join(t for t in keyboard if t not in train_characters)))
+print("keyboard characters Shakespeare never types:", repr("".join(token for token in keyboard if token not in train_characters)))
 character_counts = Counter(train_text).most_common()
 print("the most frequent training characters:", character_counts[:3])
 print("the rarest training characters:", character_counts[:-9:-1])
-assert len(keyboard) == 96 and len(train_characters) == 65 and all(t in keyboard for t in train_characters)
+assert len(keyboard) == 96 and len(train_characters) == 65 and all(token in keyboard for token in train_characters)
 
 # %% [markdown]
 # Not every character is common: the space occurs more than 150,000 times in the training text,
@@ -440,9 +440,9 @@ def greedy_pieces(word: str, vocabulary: Vocabulary, longest: int) -> list[str]:
 
 def tokenize(text: str, vocabulary: Vocabulary) -> list[str]:
     """Words (runs of letters) by greedy longest match; every other character is one token."""
-    longest, cache = max(len(t) for t in vocabulary), {}  # a word seen before is cut the same way
+    longest, cache = max(len(token) for token in vocabulary), {}  # a word seen before is cut the same way
     pieces = re.findall(r"[A-Za-z]+|[^A-Za-z]", text)
-    return [t for p in pieces for t in cache.setdefault(p, greedy_pieces(p, vocabulary, longest))]
+    return [token for piece in pieces for token in cache.setdefault(piece, greedy_pieces(piece, vocabulary, longest))]
 
 
 example_vocab = Vocabulary([*train_characters.tokens, "un", "kind"])
@@ -452,9 +452,10 @@ assert len(tokenize(val_text, train_characters)) == len(val_text)
 # %% [markdown]
 # ## Kind 3: prefixes and suffixes
 #
-# Many unknown words are known words with a prefix or a suffix: `un`+`kiss`, `want`+`ing`. Adding
-# common affixes to $\mathcal{V}$ lets the greedy rule spell such a word in two or three tokens
-# instead of one per letter. Here is a short hand-made list (with Shakespeare's `eth` and `est`);
+# Many unknown words are known words with a prefix or a suffix: the unseen validation words
+# `drowning`, `tutors` and `moveable` are the training words `drown`, `tutor` and `move` with
+# `ing`, `s` and `able`. Adding common affixes to $\mathcal{V}$ lets the greedy rule spell such a
+# word in two or three tokens instead of one per letter (printed below, with all training words). Here is a short hand-made list (with Shakespeare's `eth` and `est`);
 # we count, in lower case for both kinds, how many distinct training words start with one of the
 # prefixes or end with one of the suffixes:
 
@@ -467,6 +468,10 @@ lower_words = {w.lower() for w in word_counts}
 print(f"{len(affixes)} affixes; of {len(lower_words):,} distinct lower-cased training words, "
       f"{sum(w.startswith(tuple(prefixes)) for w in lower_words):,} start with a prefix and "
       f"{sum(w.endswith(tuple(suffixes)) for w in lower_words):,} end with a suffix")
+with_affixes = Vocabulary([*train_characters.tokens, *top["all"], *affixes])
+unseen_words = ["drowning", "tutors", "moveable"]
+print("unseen words, cut by greedy longest match:", [tokenize(word, with_affixes) for word in unseen_words])
+assert tokenize("drowning", with_affixes) == ["drown", "ing"] and "drowning" not in word_counts
 
 # %% [markdown]
 # ## The trade-off: $n_{\text{vocab}}$ against sequence length
@@ -514,12 +519,14 @@ for extra, label in [([], "characters + top-k words"), (affixes, "characters + t
     vocabularies = [Vocabulary([*characters, *top.get(k, []), *extra]) for k in sweep]
     curve = [(len(v), len(tokenize(val_text, v))) for v in vocabularies]
     ax.plot(*zip(*curve, strict=True), "o-", label=label)
-    assert [t for _, t in curve] == sorted((t for _, t in curve), reverse=True), "more words, fewer tokens"
+    n_tokens = [n for _, n in curve]
+    assert n_tokens == sorted(n_tokens, reverse=True), "more words, fewer tokens"
+    print(f"{label}:", ", ".join(f"{n_vocab:,} -> {n:,}" for n_vocab, n in curve))
 ax.axhline(len(val_text), color="grey", linestyle=":", label="one token per character")
 ax.set_xscale("log")
 ax.set_xlabel("$n_{vocab}$ (log scale)")
 ax.set_ylabel("tokens in the validation text")
-ax.set_title("A larger vocabulary, a shorter sequence: the gains shrink fast")
+ax.set_title("A larger vocabulary, a shorter sequence; past about 3,000 tokens the gains shrink")
 ax.legend()
 plt.show()
 
@@ -538,8 +545,12 @@ plt.show()
 #   at every position. And by Zipf's law most tokens of a huge vocabulary are rare, so the model
 #   sees too few examples of them to learn them well.
 #
-# The curve above flattens quickly, so past some size each extra token buys little. Production
-# models settle at tens of thousands: GPT-2 has $n_{\text{vocab}} = 50{,}257$, that is 256 byte
+# On its log axis the curve above is close to straight from about 100 to 3,000 tokens: there, each
+# tenfold larger vocabulary saves roughly as many tokens as the tenfold before (20,000 to 30,000).
+# Past about 3,000 it flattens. Counted per token added, the gains shrink fast: the first thousand
+# words save about 43,000 tokens, the next two thousand about 10,500, the last 9,500 fewer than
+# 5,600. So past some size each extra token buys little. Production models settle at tens of
+# thousands: GPT-2 has $n_{\text{vocab}} = 50{,}257$, that is 256 byte
 # tokens, 50,000 learned merges (notebook 03) and one end-of-text token. With GPT-2's smallest
 # embedding size, $n_{\text{emb}} = 768$, its embedding table alone holds:
 
