@@ -49,7 +49,7 @@ def _check_text(text: object) -> str:
 def _check_vocabulary(vocabulary: object, characters_only: bool = False) -> Vocabulary:
     if not isinstance(vocabulary, Vocabulary):
         raise TypeError(f"vocabulary must be a Vocabulary, got {vocabulary!r} of type {type(vocabulary).__name__}")
-    long_tokens = [t for t in vocabulary.tokens if len(t) != 1 and t != vocabulary.unknown]
+    long_tokens = [token for token in vocabulary.tokens if len(token) != 1 and token != vocabulary.unknown]
     if characters_only and long_tokens:
         raise ValueError(f"a character vocabulary holds single characters, got {long_tokens[0]!r}")
     return vocabulary
@@ -70,7 +70,7 @@ class _TokenizerPlumbing:
         """The unknown token's index for `tokens[k]`, which is not in the vocabulary, or an error naming it."""
         if self.vocabulary.unknown is not None:
             return self.vocabulary.unknown_index
-        token, position = tokens[k], sum(len(t) for t in tokens[:k])
+        token, position = tokens[k], sum(len(before) for before in tokens[:k])
         kind = "word" if self._unit == "tokens" and token.isascii() and token.isalpha() else "character"
         raise UnknownTokenError(
             f"{kind} {token!r} (position {position} of the text) is not in the vocabulary of "
@@ -178,7 +178,7 @@ class WordTokenizer(_TokenizerPlumbing):
     def encode(self, text: str) -> list[int]:
         """The 0-based index of every token of `text`, in order."""
         tokens, index = self.tokenize(text), self._index
-        return [index[t] if t in index else self._unknown(tokens, k) for k, t in enumerate(tokens)]
+        return [index[token] if token in index else self._unknown(tokens, k) for k, token in enumerate(tokens)]
 
     def decode(self, indices: Iterable[int]) -> str:
         """The text spelled by the 0-based token `indices`."""
