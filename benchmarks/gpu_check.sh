@@ -108,6 +108,52 @@ for device in devices:
 PY
 # ---------------------------------------------------------------------------------------------
 
+# Notebook 07's run on the GPU (llm_course.training; issue 20): the course's recipe SHAKESPEARE_CHAR,
+# trained with `train(..., device="cuda")` as notebook 07 does when best_device() finds a GPU (Colab's
+# GPU runtime). Batches are drawn on the CPU by the seeded generator and moved to the GPU; evaluation
+# runs there too. Checks the bound notebook 07 asserts (validation <= 1.80), then that
+# shakespeare_char_model() trains, saves and reloads the same model on the GPU.
+"$PYTHON" - <<'PY'
+import tempfile, time
+from pathlib import Path
+
+import torch
+
+from llm_course.data import load_text, train_val_split
+from llm_course.environment import best_device
+from llm_course.gpt import GPT
+from llm_course.reproducibility import set_seed
+from llm_course.tokenizers import CharTokenizer
+from llm_course.training import SHAKESPEARE_CHAR as recipe, make_optimizer, shakespeare_char_model, train
+
+device = best_device()
+assert device == "cuda", f"best_device() should find the GPU, found {device}"
+text = load_text()
+tokenizer = CharTokenizer.from_text(text)
+train_ids, val_ids = train_val_split(torch.tensor(tokenizer.encode(text)), 0.9)
+set_seed(recipe.seed)
+model = GPT(recipe.gpt_config(tokenizer.n_vocab)).to(device)
+optimizer = make_optimizer(model, lr=recipe.max_lr, weight_decay=recipe.weight_decay, betas=recipe.betas)
+history = train(model, train_ids, val_ids, steps=recipe.steps, batch_size=recipe.batch_size, max_lr=recipe.max_lr,
+                warmup_steps=recipe.warmup_steps, min_lr=recipe.min_lr, weight_decay=recipe.weight_decay,
+                optimizer=optimizer, generator=torch.Generator().manual_seed(recipe.batch_seed), eval_interval=100,
+                eval_batches=20, device=device, progress=False)
+assert next(model.parameters()).device.type == "cuda"
+print(f"notebook 07's recipe on {torch.cuda.get_device_name()}: {history.tokens:,} tokens in {history.seconds:.1f} s "
+      f"({history.tokens / history.seconds:,.0f} tokens/s), validation loss {history.val_loss[-1]:.3f}")
+assert history.val_loss[-1] <= 1.80, "notebook 07 asserts a validation loss <= 1.80"
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "07.pt"
+    started = time.perf_counter()
+    trained, _, info = shakespeare_char_model(path, device=device)  # no checkpoint yet: trains on the GPU
+    assert info["source"] == "trained" and info["val_loss"] <= 1.80 and path.is_file()
+    again, _, info_again = shakespeare_char_model(path, device=device)  # now it loads
+    assert info_again["source"] == "checkpoint" and next(again.parameters()).device.type == "cuda"
+    assert all(torch.equal(a, b) for a, b in zip(trained.state_dict().values(), again.state_dict().values()))
+    print(f"shakespeare_char_model on the GPU: trained and saved in {time.perf_counter() - started:.1f} s, reloaded identical")
+PY
+# ---------------------------------------------------------------------------------------------
+
 # Training on the GPU (llm_course.train and llm_course.sample, notebook 09; issues 12, 18 and 20).
 #  1. the hot path has no host synchronisation: three steps of train_step (fused AdamW, bf16 autocast,
 #     batches through pinned memory) under torch.cuda.set_sync_debug_mode("error"), with the model
