@@ -135,7 +135,7 @@ for sample in ["hello", "héllo", "世界", "👋"]:
 # | ` ?\p{N}+` | a number, with at most one space in front | ` 1623` |
 # | ` ?[^\s\p{L}\p{N}]+` | a run of punctuation, with at most one space in front | ` --`, `!` |
 # | `\s+(?!\S)` | a run of whitespace not followed by a non-space: it leaves the last whitespace character before a word to the next part | `"  "` of `"   thou"`, or `"\n\n"` at the end of the text |
-# | `\s+` | any whitespace left | the last space or newline before a word |
+# | `\s+` | any whitespace left: a last whitespace character that is not a space (a last space goes with the word) | the second `\n` of `"\n\nthou"` |
 #
 # So a space travels with the word that follows it (` the` is one chunk), and a run of spaces
 # leaves its last space to the next word. Every character of the text lands in exactly one
@@ -517,8 +517,9 @@ print(f"{len(sample_counts):,} distinct chunks, 100 merges: "
 #
 # - the bytes of each token, in an explicit table from index to bytes: the 256 byte tokens take
 #   indices $0..255$, merge $j$ (0-based) makes token $256+j$ from the bytes of its pair, and
-#   special token $k$ is index $256+m+k$. Here byte $b$ is token $b$; the table `byte_ids` may give
-#   the byte tokens another order, which is all that GPT-2's own tokenizer needs (notebook 10 loads it);
+#   the $k$ special tokens take the last indices, $256+m$ to $256+m+k-1$. Here byte $b$ is token
+#   $b$; the table `byte_ids` may give the byte tokens another order, which is all that GPT-2's
+#   own tokenizer needs (notebook 10 loads it);
 # - **encoding** a chunk starts from its bytes' tokens and applies the merges *in the order they were
 #   learned* (lowest index first), exactly as training did, as GPT-2 and tiktoken do;
 # - **decoding** joins the tokens' bytes and decodes them as UTF-8. A sequence of indices cut in the
@@ -1019,10 +1020,11 @@ assert all(max(pair) < 256 + j for j, pair in enumerate(tokenizer.merges)), "mer
 # %% [markdown]
 # The longest learned tokens: at 512, frequent words with their leading space; at 2,048, names.
 # Some are speakers' names in capitals, which open every speech at the start of a line, so with
-# no space in front (`NORTHUMBERLAND`, `GLOUCESTER`); others are names in the verse
-# (` Bolingbroke`). None holds the colon that follows a speaker's name (such as `ROMEO:`),
-# although every speech starts with one: GPT-2's pattern cuts the colon from the name, and merges
-# stay inside a chunk.
+# no space in front (`NORTHUMBERLAND`, `GLOUCESTER`), or the second word of a speaker's name, after
+# its space (`·BOLINGBROKE` of `HENRY BOLINGBROKE`, `·VINCENTIO` of `DUKE VINCENTIO`); others are
+# names in the verse (`·Bolingbroke`, `·Gloucester`). None holds the colon that follows a
+# speaker's name (such as `ROMEO:`), although every speech starts with one: GPT-2's pattern cuts
+# the colon from the name, and merges stay inside a chunk.
 
 # %%
 for sized in (tokenizer, big):
@@ -1123,7 +1125,9 @@ plt.show()
 # `ValueError`) that names the file.
 
 # %%
-os.makedirs("runs", exist_ok=True)
+from pathlib import Path
+
+Path("runs").mkdir(exist_ok=True)
 tokenizer.save("runs/bpe_512.json")
 reloaded = BPETokenizer.load("runs/bpe_512.json")
 assert reloaded.encode(val_text[:2000]) == tokenizer.encode(val_text[:2000])
@@ -1137,6 +1141,9 @@ print(Path("runs/bpe_512.json").read_text(encoding="utf-8")[:160], "...")
 # of its 1,231 unknown words is one `<unk>` token, and the word is lost. With the character
 # fallback it loses nothing, and the fair count is 55,138 tokens. (Notebook 01's greedy cut, which
 # also uses known words inside unknown ones, gets 52,161.) BPE needs neither: no text is unknown to it.
+# `BPE, 512` is the tokenizer trained above, which spends one of its 512 indices on `<|endoftext|>`:
+# with 255 merges it gets 1.877 characters per token, where the curve's point at 512, with 256
+# merges and no special token, gets 1.878.
 
 # %%
 from llm_course.tokenizers import CharTokenizer, WordTokenizer
