@@ -56,10 +56,11 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 # \in\mathbb{R}^{n_{\text{vocab}}\times n_{\text{emb}}} .
 # $$
 #
-# Row $i$ of $E$ is $\mathbf{e}_i$. (In the maths rows are numbered from 1; in the code token
-# index `i` is row `E[i]`, numbered from 0.) The entries of $E$ are parameters: they start random
-# and training moves them. $n_{\text{emb}}$ is a size the researcher picks: 128 for the small GPT
-# of this course, 768 for the smallest GPT-2, 12,288 for GPT-3.
+# Row $i$ of $E$ is $\mathbf{e}_i$. (In the maths rows are numbered from 1, in the code from 0:
+# $\mathbf{e}_i$ is `E[i - 1]`, as in notebook 00, and a code index `idx` reads row `E[idx]`.)
+# The entries of $E$ are parameters: they start random and training moves them. $n_{\text{emb}}$
+# is a size the researcher picks: 128 for the small GPT of this course, 768 for the smallest
+# GPT-2, 12,288 for GPT-3.
 #
 # ### A lookup is a one-hot matrix product
 #
@@ -240,8 +241,10 @@ assert rows_with_gradient == used
 # every position $j=1,\dots,T$ (rows of a table $P\in\mathbb{R}^{T\times n_{\text{emb}}}$) and adds
 # it: the input vector at position $j$ is $\mathbf{e}_{s_j}+\mathbf{p}_j$. Now "s at position 1"
 # and "s at position 4" are different vectors. This is also why a model has a context size $T$:
-# there is no row for position $T+1$. `PositionEmbedding(T, C)` called with a length $t$ returns
-# the first $t$ rows.
+# there is no row for position $T+1$. `PositionEmbedding(T, C)` called with a length $\ell$ (`t` in
+# the code) returns the first $\ell$ rows, $\mathbf{p}_1,\dots,\mathbf{p}_\ell$: positions count
+# from 1 in the maths and from 0 in the code, so $\mathbf{p}_j$ is row `j - 1` and the rows
+# returned are `0..t-1`.
 
 # %%
 #| export
@@ -322,14 +325,18 @@ assert abs(off_diagonal.mean()) < 0.05 and abs(off_diagonal.std() - n_emb**-0.5)
 #
 # Now let us train a table for a few seconds, on the simplest task that needs it: read the
 # embedding of one character and score every possible next character with a linear layer,
-# $\mathbf{e}_{s_t}\mapsto W\mathbf{e}_{s_t}+\mathbf{b}$. (Notebook 05 names this model a
+# $\mathbf{e}_{s_\ell}\mapsto W\mathbf{e}_{s_\ell}+\mathbf{b}$. (Notebook 05 names this model a
 # bigram, and notebook 07 explains the loop: each step draws 1,024 random places in the text,
 # measures how badly the scores predict the character that really follows, and moves every
-# parameter a little against its gradient, with the Adam optimiser.)
+# parameter a little against its gradient, with the Adam optimiser: a gradient descent that sizes
+# each parameter's step from running averages of its past gradients, so that rarely used rows
+# learn too; notebook 05 says more.)
 #
 # Nobody tells the model what a vowel is. But two characters that are followed by the same
 # characters need the same scores, and the cheapest way to get them is similar embeddings. So
-# after training, tokens *used alike* point alike: look for the red blocks along the diagonal on the right.
+# after training, tokens *used alike* point alike: on the right, each group becomes a block along
+# the diagonal, pale red for the three groups of letters (a mean similarity of about +0.4, printed
+# below) and deep red for punctuation (about +0.8).
 
 # %%
 set_seed(1337)
@@ -370,8 +377,8 @@ for ax, table, title in zip(axes, (before, after), ("random, before training", "
         ax.axhline(edge, color="black", linewidth=0.5)
         ax.axvline(edge, color="black", linewidth=0.5)
 fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
-fig.suptitle("Cosine similarity of character embeddings: the groups (vowels, consonants, capitals, punctuation) "
-             "become red blocks")
+fig.suptitle("Cosine similarity of character embeddings: after training each group is a block on the diagonal,\n"
+             "pale red for vowels, consonants and capitals, deep red for punctuation")
 plt.show()
 
 # %% [markdown]
