@@ -52,18 +52,18 @@ def check_attention_input(x: torch.Tensor, n_emb: int, context_size: int) -> Non
 
 # %% ../notebooks/06_attention_and_the_transformer.ipynb #f92477ef
 def causal_attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """softmax(q k^T / sqrt(d) + M): queries and keys (..., t, d) -> weights (..., t, t), rows summing to 1.
+    """softmax(q k^T / sqrt(d) + M): queries and keys (..., t, D) -> weights (..., t, t), rows summing to 1.
 
-    Row j holds position j's weights over positions 0..j; M puts -inf on the future (k > j).
+    Row j holds position j's weights over positions 0..j; M puts -inf on the future (key position j' > j).
     """
     t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., t, t): S_jk = q_j . k_k / sqrt(d)
-    future = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(diagonal=1)  # True where k > j
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., t, t): S_jj' = q_j . k_j' / sqrt(d)
+    future = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(diagonal=1)  # True where j' > j
     return softmax(scores.masked_fill(future, float("-inf")), dim=-1)  # no looking ahead
 
 
 class AttentionHead(nn.Module):
-    """One head of causal self-attention, written out: x (B, t, C) -> (B, t, d)."""
+    """One head of causal self-attention, written out: x (B, t, C) -> (B, t, D), D = head_size."""
 
     def __init__(self, n_emb: int, head_size: int, bias: bool = True):
         super().__init__()
@@ -71,9 +71,9 @@ class AttentionHead(nn.Module):
         self.key = nn.Linear(n_emb, head_size, bias=bias)  # W_K: what each position offers
         self.value = nn.Linear(n_emb, head_size, bias=bias)  # W_V: what each position hands over
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, t, d)
-        q, k, v = self.query(x), self.key(x), self.value(x)  # (B, t, d) each
-        return causal_attention_weights(q, k) @ v  # (B, t, t) @ (B, t, d) -> (B, t, d)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, t, D)
+        q, k, v = self.query(x), self.key(x), self.value(x)  # (B, t, D) each
+        return causal_attention_weights(q, k) @ v  # (B, t, t) @ (B, t, D) -> (B, t, D)
 
 # %% ../notebooks/06_attention_and_the_transformer.ipynb #ec7696ff
 class CausalSelfAttention(nn.Module):

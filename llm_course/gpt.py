@@ -67,7 +67,7 @@ class GPTConfig:
     n_head: int  # attention heads per block; must divide n_emb (head size n_emb // n_head)
     dropout: float = 0.0  # dropout probability on embeddings, attention weights and sub-layer outputs
     bias: bool = True  # biases in the Linear and LayerNorm layers (GPT-2 has them)
-    init: str = "scaled"  # "scaled": N(0, 0.02), residual projections / sqrt(2 n_layer); "pytorch": defaults
+    init: str = "scaled"  # "scaled": N(0, 0.02^2), residual projections' std / sqrt(2 n_layer); "pytorch": defaults
     fused_attention: bool = True  # labelled speed option: torch's scaled_dot_product_attention, same result
     gelu_approximate: str = "none"  # the MLP's GELU: "none" (exact) or "tanh" (GPT-2's approximation, notebook 10)
     layer_norm_eps: float = 1e-5  # the epsilon of every LayerNorm (GPT-2's and PyTorch's default)
@@ -107,7 +107,24 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))  # and around the MLP
 
 # %% ../notebooks/06_attention_and_the_transformer.ipynb #a03fe18d
-class GPT(LanguageModel):
+class _GPTInspection:
+    """What a GPT offers besides the idea: every block's attention weights, and its parameter count."""
+
+    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """The attention weights of every block (explicit path): a list of n_layer tensors (B, H, t, t)."""
+        x = self.embed(self.check_input(idx))
+        all_weights = []
+        for block in self.blocks:
+            all_weights.append(block.attention.attention_weights(block.ln_1(x)))
+            x = block(x)
+        return all_weights
+
+    def count_parameters(self) -> int:
+        """Number of distinct parameters (the tied table counted once)."""
+        return sum(p.numel() for p in self.parameters())
+
+# %% ../notebooks/06_attention_and_the_transformer.ipynb #8977cacb
+class GPT(_GPTInspection, LanguageModel):
     """A GPT: token indices (B, t) -> logits (B, t, n_vocab), t <= config.context_size.
 
     token_embedding + position_embedding -> dropout -> n_layer Blocks -> ln_f -> lm_head, with
@@ -155,20 +172,7 @@ class GPT(LanguageModel):
         x = self.token_embedding.lookup(idx) + self.position_embedding.weight[: idx.shape[1]]  # (B, t, C) + (t, C)
         return self.dropout(x)
 
-    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """The attention weights of every block (explicit path): a list of n_layer tensors (B, H, t, t)."""
-        x = self.embed(self.check_input(idx))
-        all_weights = []
-        for block in self.blocks:
-            all_weights.append(block.attention.attention_weights(block.ln_1(x)))
-            x = block(x)
-        return all_weights
-
-    def count_parameters(self) -> int:
-        """Number of distinct parameters (the tied table counted once)."""
-        return sum(p.numel() for p in self.parameters())
-
-
+# %% ../notebooks/06_attention_and_the_transformer.ipynb #2a1a3cb2
 def parameter_count(config: GPTConfig) -> int:
     """Number of parameters of `GPT(config)`, by formula.
 

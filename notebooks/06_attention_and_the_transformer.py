@@ -24,7 +24,7 @@
 # takes a weighted average of what came before it, with weights computed from the tokens
 # themselves. We write one attention head from scratch, check it against the multi-head module
 # the course uses, stack heads into **transformer blocks** and those into the **GPT**, which
-# honours the same contract as every model so far: indices $(s_1,\dots,s_t)$, $t\le T$, in, a
+# honours the same contract as every model so far: indices $(s_1,\dots,s_\ell)$, $\ell\le T$, in, a
 # probability vector $\boldsymbol\alpha$ out. Then we train a one-block GPT for a few seconds, see
 # it beat the bigram on text it never saw, and look at what its heads learned to attend to.
 #
@@ -51,7 +51,7 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llm_course") is N
 #
 # After "To b" a bigram model sees only "b". It cannot know that "e" is likely because "To"
 # came before. How much does the earlier context matter? Count it: the uncertainty about the next
-# character (its entropy given the $k$ characters before it, in nats, as every loss of the course)
+# character (its entropy given the $m$ characters before it, in nats, as every loss of the course)
 # falls as the model is allowed to see more characters back.
 
 # %% jupyter={"source_hidden": true}
@@ -65,42 +65,45 @@ from llm_course.data import load_text
 from llm_course.reproducibility import set_seed
 
 
-def conditional_entropy(text: str, k: int) -> float:
-    """Entropy of the next character given the k characters before it, from counts, in nats.
+def conditional_entropy(text: str, n_back: int) -> float:
+    """Entropy of the next character given the n_back characters before it, from counts, in nats.
 
     H = -sum over contexts c and next characters x of P(c, x) ln P(x | c), with both probabilities
     read off the counts of the text.
     """
-    followers = defaultdict(Counter)  # the k characters before -> counts of the character after
-    for j in range(k, len(text)):
-        followers[text[j - k : j]][text[j]] += 1
-    total = len(text) - k
+    followers = defaultdict(Counter)  # the n_back characters before -> counts of the character after
+    for j in range(n_back, len(text)):
+        followers[text[j - n_back : j]][text[j]] += 1
+    total = len(text) - n_back
     return -sum(n / total * math.log(n / sum(after.values())) for after in followers.values() for n in after.values())
 
 
 # %%
 set_seed(1337)
 text = load_text()
-entropies = [conditional_entropy(text[:200_000], k) for k in range(4)]  # on the first 200,000 characters
-for k, h in enumerate(entropies):
-    print(f"seeing {k} character(s) back: {h:.2f} nats of uncertainty about the next one")
+entropies = [conditional_entropy(text[:200_000], n_back) for n_back in range(4)]  # on the first 200,000 characters
+for n_back, h in enumerate(entropies):
+    print(f"seeing {n_back} character(s) back: {h:.2f} nats of uncertainty about the next one")
 assert all(a > b for a, b in zip(entropies, entropies[1:], strict=False))
 
 # %% [markdown]
 # (On a finite text these numbers fall partly because long contexts are rare and their counts
 # overfit; the trend is real all the same. A learned model must *generalise* from context, not
-# memorise a table with $n_{\text{vocab}}^k$ rows: that is what attention does.)
+# memorise a table with $n_{\text{vocab}}^m$ rows: that is what attention does.)
 #
 # ## Attention, step by step
 #
-# Let $X\in\mathbb{R}^{t\times C}$ hold the vectors of a sequence of length $t$, one row per
+# Let $X\in\mathbb{R}^{\ell\times C}$ hold the vectors of a sequence of length $\ell$, one row per
 # position ($C$ is $n_{\text{emb}}$). We want a new vector for every position $j$ that gathers
 # information from positions $1,\dots,j$, never from the future (the model predicts $s_{j+1}$
-# from there, so it must not see it).
+# from there, so it must not see it). A position $j'$ that $j$ reads from is written with a prime,
+# so that the letter $k$ stays free for the keys below. As everywhere in the course, the maths
+# counts from 1 and the code from 0: the length $\ell$ is `t` in the code, position $j$ of the
+# maths is row `j - 1` of `X`, and code row `j` sees rows `0..j`, that is `X[: j + 1]`.
 #
-# **Step 1: average the past.** $\mathbf{y}_j=\frac1j\sum_{k\le j}\mathbf{x}_k$. As a matrix
-# product: $Y=AX$ with $A_{jk}=1/j$ for $k\le j$ and $0$ for $k>j$: a lower-triangular matrix whose
-# rows sum to 1.
+# **Step 1: average the past.** $\mathbf{y}_j=\frac1j\sum_{j'\le j}\mathbf{x}_{j'}$. As a matrix
+# product: $Y=AX$ with $A_{jj'}=1/j$ for $j'\le j$ and $0$ for $j'>j$: a lower-triangular matrix
+# whose rows sum to 1.
 
 # %%
 t, C = 4, 2
@@ -114,7 +117,7 @@ print("Y = A X is the running mean:", Y.tolist())
 
 # %% [markdown]
 # **Step 2: weights from scores, with the future masked.** A uniform average treats every past
-# token alike. Instead, give each pair a score $S_{jk}$, set the scores of the future ($k>j$) to
+# token alike. Instead, give each pair a score $S_{jj'}$, set the scores of the future ($j'>j$) to
 # $-\infty$ and take a softmax along each row: $A=\text{softmax}(S)$. Future positions get weight
 # $e^{-\infty}=0$, the rest are positive and sum to 1. With all scores equal, this is step 1 again.
 
@@ -122,7 +125,7 @@ print("Y = A X is the running mean:", Y.tolist())
 from llm_course.models import softmax
 
 S = torch.zeros(t, t)
-future = torch.ones(t, t, dtype=torch.bool).triu(diagonal=1)  # True where k > j
+future = torch.ones(t, t, dtype=torch.bool).triu(diagonal=1)  # True above the diagonal: j' > j, the future
 assert torch.allclose(softmax(S.masked_fill(future, float("-inf")), dim=-1), A)
 print("softmax of masked zeros = the running-mean weights: checked")
 
@@ -132,13 +135,14 @@ print("softmax of masked zeros = the running-mean weights: checked")
 # maps from $\mathbf{x}_j$: a **query** $\mathbf{q}_j=W_Q\mathbf{x}_j$ ("what am I looking
 # for?"), a **key** $\mathbf{k}_j=W_K\mathbf{x}_j$ ("what do I contain?") and a **value**
 # $\mathbf{v}_j=W_V\mathbf{x}_j$ ("what I hand over"), with $W_Q,W_K,W_V\in\mathbb{R}^{d\times C}$.
-# The score of position $k$ for position $j$ is the dot product $\mathbf{q}_j\cdot\mathbf{k}_k$,
+# The score of position $j'$ for position $j$ is the dot product $\mathbf{q}_j\cdot\mathbf{k}_{j'}$,
 # large when they match, and position $j$ receives the weighted average of the values. Stacking
-# the rows into matrices $Q,K,V\in\mathbb{R}^{t\times d}$:
+# the rows into matrices $Q,K,V\in\mathbb{R}^{\ell\times d}$ (row $j$ of $Q$ is
+# $\mathbf{q}_j^\top$, so $Q=XW_Q^\top$):
 #
 # $$
 # \text{Attention}(Q,K,V)=\text{softmax}\!\Big(\frac{QK^\top}{\sqrt{d}}+M\Big)V,\qquad
-# M_{jk}=\begin{cases}0&k\le j\\-\infty&k>j\end{cases}
+# M_{jj'}=\begin{cases}0&j'\le j\\-\infty&j'>j\end{cases}
 # $$
 #
 # **Step 4: scaling by $\sqrt d$.** If the entries of $\mathbf{q}$ and $\mathbf{k}$ have variance
@@ -165,7 +169,7 @@ assert unscaled.amax(dim=1).mean() > scaled.amax(dim=1).mean() + 0.2
 fig, axes = plt.subplots(1, 2, figsize=(11, 5))
 for ax, weights, title in zip(axes, (scaled, unscaled), ("softmax(Q K^T / sqrt(d) + M)", "softmax(Q K^T + M)"), strict=True):
     image = ax.imshow(weights, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xlabel("attended position k (key)")
+    ax.set_xlabel("attended position j' (key)")
     ax.set_ylabel("attending position j (query)")
     ax.set_title(title)
 fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
@@ -177,9 +181,10 @@ plt.show()
 #
 # That is all of attention. `causal_attention_weights` computes the weights from the queries and
 # keys, and `AttentionHead` is one head: three linear maps and the weighted average of the values.
-# (Each map also has a bias, as GPT-2's do: $\mathbf{q}_j=W_Q\mathbf{x}_j+\mathbf{b}_Q$.) A batch
-# of $B$ sequences runs at once: PyTorch's `@` multiplies the last two dimensions and repeats over
-# the first.
+# (Each map also has a bias, as GPT-2's do: $\mathbf{q}_j=W_Q\mathbf{x}_j+\mathbf{b}_Q$; the
+# `nn.Linear` stores $W_Q$ itself as its weight, of shape `(D, C)`.) Shapes write the head size $d$
+# as `D`, a capital like `B`, `C` and `T`. A batch of $B$ sequences runs at once: PyTorch's `@`
+# multiplies the last two dimensions and repeats over the first.
 
 # %% jupyter={"source_hidden": true}
 #| export
@@ -234,18 +239,18 @@ def check_attention_input(x: torch.Tensor, n_emb: int, context_size: int) -> Non
 # %%
 #| export
 def causal_attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """softmax(q k^T / sqrt(d) + M): queries and keys (..., t, d) -> weights (..., t, t), rows summing to 1.
+    """softmax(q k^T / sqrt(d) + M): queries and keys (..., t, D) -> weights (..., t, t), rows summing to 1.
 
-    Row j holds position j's weights over positions 0..j; M puts -inf on the future (k > j).
+    Row j holds position j's weights over positions 0..j; M puts -inf on the future (key position j' > j).
     """
     t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., t, t): S_jk = q_j . k_k / sqrt(d)
-    future = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(diagonal=1)  # True where k > j
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., t, t): S_jj' = q_j . k_j' / sqrt(d)
+    future = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(diagonal=1)  # True where j' > j
     return softmax(scores.masked_fill(future, float("-inf")), dim=-1)  # no looking ahead
 
 
 class AttentionHead(nn.Module):
-    """One head of causal self-attention, written out: x (B, t, C) -> (B, t, d)."""
+    """One head of causal self-attention, written out: x (B, t, C) -> (B, t, D), D = head_size."""
 
     def __init__(self, n_emb: int, head_size: int, bias: bool = True):
         super().__init__()
@@ -253,9 +258,9 @@ class AttentionHead(nn.Module):
         self.key = nn.Linear(n_emb, head_size, bias=bias)  # W_K: what each position offers
         self.value = nn.Linear(n_emb, head_size, bias=bias)  # W_V: what each position hands over
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, t, d)
-        q, k, v = self.query(x), self.key(x), self.value(x)  # (B, t, d) each
-        return causal_attention_weights(q, k) @ v  # (B, t, t) @ (B, t, d) -> (B, t, d)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, t, C) -> (B, t, D)
+        q, k, v = self.query(x), self.key(x), self.value(x)  # (B, t, D) each
+        return causal_attention_weights(q, k) @ v  # (B, t, t) @ (B, t, D) -> (B, t, D)
 
 
 # %%
@@ -281,16 +286,16 @@ print("every row of weights sums to 1, and every weight above the diagonal (the 
 # values. `einops.rearrange` splits its output with a readable pattern,
 # `"B t (three H D) -> three B H t D"`: the last dimension, of size $3C$, is read as (three, heads,
 # head size), and each head becomes a batch dimension that `@` repeats over. Shapes follow one
-# alphabet: `B` batch, `t` current length, `C` channels ($n_{\text{emb}}$), `H` heads, `D` head
-# size $d$; `T` is kept for the context size, the longest $t$ allowed.
+# alphabet: `B` batch, `t` current length ($\ell$ in the maths), `C` channels ($n_{\text{emb}}$),
+# `H` heads, `D` head size $d$; `T` is kept for the context size, the longest `t` allowed.
 #
 # `fused=True` replaces the explicit weights by PyTorch's
 # `torch.nn.functional.scaled_dot_product_attention` (SDPA), one call for the whole formula. On a
-# GPU, and with PyTorch's flash-attention kernel for CPUs, SDPA never stores the $t\times t$
+# GPU, and with PyTorch's flash-attention kernel for CPUs, SDPA never stores the $\ell\times\ell$
 # weights and is faster; where no fused kernel applies it falls back to the same explicit
 # computation (the "math" path), weights and all. It is an option for speed, tested to give the
 # same result, not what this notebook teaches; the GPT below uses it by default. The module keeps
-# no mask buffer: the explicit path builds a $t\times t$ mask at each call, the fused path needs
+# no mask buffer: the explicit path builds an $\ell\times\ell$ mask at each call, the fused path needs
 # none.
 #
 # The module also takes a **dropout** probability $p$, for the attention weights and for its
@@ -361,8 +366,8 @@ def head_from(attention: CausalSelfAttention, h: int) -> AttentionHead:
     head = AttentionHead(C, d)
     with torch.no_grad():
         for layer, first_row in ((head.query, h * d), (head.key, C + h * d), (head.value, 2 * C + h * d)):
-            layer.weight.copy_(attention.qkv.weight[first_row : first_row + d])  # (d, C)
-            layer.bias.copy_(attention.qkv.bias[first_row : first_row + d])  # (d,)
+            layer.weight.copy_(attention.qkv.weight[first_row : first_row + d])  # (D, C)
+            layer.bias.copy_(attention.qkv.bias[first_row : first_row + d])  # (D,)
     return head
 
 
@@ -444,7 +449,9 @@ print("equal to torch.nn.LayerNorm(4)(x), whose gain starts at 1 and bias at 0")
 #
 # The GPT checks its input once, in `forward` (`check_input`, from notebook 05: one read of the
 # index range from the device), and from there calls the unchecked `lookup` and `attend`, so that
-# no layer checks again. `next_token_logits` runs `lm_head` on the last position only.
+# no layer checks again. `next_token_logits` runs `lm_head` on the last position only. Two tools
+# for looking at a model sit in folded cells around `GPT`: `attention_weights` and
+# `count_parameters` before it, and `parameter_count(config)`, the formula counted below, after it.
 
 # %% jupyter={"source_hidden": true}
 #| export gpt
@@ -514,7 +521,7 @@ class GPTConfig:
     n_head: int  # attention heads per block; must divide n_emb (head size n_emb // n_head)
     dropout: float = 0.0  # dropout probability on embeddings, attention weights and sub-layer outputs
     bias: bool = True  # biases in the Linear and LayerNorm layers (GPT-2 has them)
-    init: str = "scaled"  # "scaled": N(0, 0.02), residual projections / sqrt(2 n_layer); "pytorch": defaults
+    init: str = "scaled"  # "scaled": N(0, 0.02^2), residual projections' std / sqrt(2 n_layer); "pytorch": defaults
     fused_attention: bool = True  # labelled speed option: torch's scaled_dot_product_attention, same result
     gelu_approximate: str = "none"  # the MLP's GELU: "none" (exact) or "tanh" (GPT-2's approximation, notebook 10)
     layer_norm_eps: float = 1e-5  # the epsilon of every LayerNorm (GPT-2's and PyTorch's default)
@@ -554,9 +561,28 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))  # and around the MLP
 
 
+# %% jupyter={"source_hidden": true}
+#| export gpt
+class _GPTInspection:
+    """What a GPT offers besides the idea: every block's attention weights, and its parameter count."""
+
+    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """The attention weights of every block (explicit path): a list of n_layer tensors (B, H, t, t)."""
+        x = self.embed(self.check_input(idx))
+        all_weights = []
+        for block in self.blocks:
+            all_weights.append(block.attention.attention_weights(block.ln_1(x)))
+            x = block(x)
+        return all_weights
+
+    def count_parameters(self) -> int:
+        """Number of distinct parameters (the tied table counted once)."""
+        return sum(p.numel() for p in self.parameters())
+
+
 # %%
 #| export gpt
-class GPT(LanguageModel):
+class GPT(_GPTInspection, LanguageModel):
     """A GPT: token indices (B, t) -> logits (B, t, n_vocab), t <= config.context_size.
 
     token_embedding + position_embedding -> dropout -> n_layer Blocks -> ln_f -> lm_head, with
@@ -604,20 +630,9 @@ class GPT(LanguageModel):
         x = self.token_embedding.lookup(idx) + self.position_embedding.weight[: idx.shape[1]]  # (B, t, C) + (t, C)
         return self.dropout(x)
 
-    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """The attention weights of every block (explicit path): a list of n_layer tensors (B, H, t, t)."""
-        x = self.embed(self.check_input(idx))
-        all_weights = []
-        for block in self.blocks:
-            all_weights.append(block.attention.attention_weights(block.ln_1(x)))
-            x = block(x)
-        return all_weights
 
-    def count_parameters(self) -> int:
-        """Number of distinct parameters (the tied table counted once)."""
-        return sum(p.numel() for p in self.parameters())
-
-
+# %% jupyter={"source_hidden": true}
+#| export gpt
 def parameter_count(config: GPTConfig) -> int:
     """Number of parameters of `GPT(config)`, by formula.
 
@@ -748,8 +763,9 @@ assert parameter_count(gpt2) == 124_439_808
 #
 # One habit of the untrained model is worth knowing. Its argmax, the token it finds most likely, is
 # nearly always the token it was just given: with tied embeddings the logit of token $i$ is
-# $\mathbf{e}_i\cdot\mathbf{x}$, the small initial blocks leave $\mathbf{x}$ close to
-# $\mathbf{e}_{s_t}+\mathbf{p}_t$, and a random vector's largest dot product is with itself. The
+# $\mathbf{e}_i\cdot\mathbf{x}$, the small initial blocks leave the final vector $\mathbf{x}$ at
+# position $j$ close to $\mathbf{e}_{s_j}+\mathbf{p}_j$, and a random vector's largest dot
+# product is with itself. The
 # probabilities stay nearly uniform all the same, because the logits are tiny.
 
 # %%
@@ -785,11 +801,9 @@ assert abs(loss - math.log(65)) < 0.1 and repeats > 0.9
 # single block of 4 heads with $C=64$ and $T=32$, for 1,000 steps of 16 random windows of 32
 # characters, and measure both on every window of the validation text. The loop is the bare
 # principle of notebook 05 (notebook 07 explains it, and does it properly): predict every next
-# character of a batch, take the average $-\ln\alpha_{s_{t+1}}$, step against its gradient with
-# Adam. It takes a few seconds on a laptop. The run is in float64, from its initial weights on:
-# training amplifies the last-digit differences between CPUs (a float32 random draw differs in
-# its last bit on a CPU without AVX2) about ten-thousandfold, and in float64 that still leaves the
-# printed digits alone.
+# character of a batch, take the average $-\ln\alpha_{s_{\ell+1}}$, step against its gradient with
+# Adam. It takes a few seconds on a laptop. The run is in float64, so that the printed losses are
+# the same on every machine (the code says why).
 
 # %%
 from llm_course.data import get_batch, train_val_split
@@ -800,7 +814,10 @@ train_ids, val_ids = train_val_split(ids)
 val_x, val_y = val_ids[:-1].unfold(0, 32, 32), val_ids[1:].unfold(0, 32, 32)  # (3485, 32): every window
 
 set_seed(1337)
-torch.set_default_dtype(torch.float64)  # this one run in float64 (see above)
+# This one run is in float64, from its initial weights on: training amplifies the last-digit differences
+# between CPUs (a float32 random draw differs in its last bit on a CPU without AVX2) about ten-thousandfold,
+# and in float64 that still leaves the printed digits alone.
+torch.set_default_dtype(torch.float64)
 one_block = GPT(GPTConfig(n_vocab=V, context_size=32, n_emb=64, n_layer=1, n_head=4))
 torch.set_default_dtype(torch.float32)
 optimiser = torch.optim.Adam(one_block.parameters(), lr=3e-3)
@@ -842,7 +859,7 @@ line = "To be, or not to be, that is the"  # 32 characters: the whole context
 with torch.no_grad():
     line_weights = one_block.attention_weights(torch.tensor(tokenizer.encode(line)))  # n_layer x (1, H, t, t)
     val_weights = one_block.attention_weights(val_x[:500])[0]  # (500, H, T, T): 500 validation windows
-steps_back = torch.arange(32)[:, None] - torch.arange(32)[None, :]  # (T, T): j - k for query j, key k
+steps_back = torch.arange(32)[:, None] - torch.arange(32)[None, :]  # (T, T): j - j' for query j, key j'
 profile = torch.stack([val_weights[..., steps_back == s].mean(dim=(0, 2)) for s in range(10)], dim=1)  # (H, 10)
 print("average weight on the character 0, 1, 2, ..., 9 steps back:")
 for head, row in enumerate(profile.tolist(), start=1):
@@ -850,12 +867,13 @@ for head, row in enumerate(profile.tolist(), start=1):
 assert (profile[:, :4].sum(dim=1) > 0.6).all(), "every head looks mostly at the last four characters"
 
 # %% jupyter={"source_hidden": true}
-fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1, 1.2]})
+fig, (left, right) = plt.subplots(1, 2, figsize=(15, 7.5), gridspec_kw={"width_ratios": [1.3, 1]})
 labels = ["␣" if c == " " else c for c in line]
-left.imshow(line_weights[0][0, 0], cmap="Blues", vmin=0, vmax=1)
-left.set_xticks(range(len(line)), labels, fontsize=7)
-left.set_yticks(range(len(line)), labels, fontsize=7)
-left.set_xlabel("attended position k (key)")
+image = left.imshow(line_weights[0][0, 0], cmap="Blues", vmin=0, vmax=1)
+fig.colorbar(image, ax=left, shrink=0.8, label="attention weight")
+left.set_xticks(range(len(line)), labels, fontsize=8.5)
+left.set_yticks(range(len(line)), labels, fontsize=8.5)
+left.set_xlabel("attended position j' (key)")
 left.set_ylabel("attending position j (query)")
 left.set_title("block 1, head 1, on a verse line")
 for head, row in enumerate(profile.tolist(), start=1):
@@ -889,10 +907,11 @@ def show_attention(weights: list[torch.Tensor], text: str, block: int, head: int
     """The attention map of one head (block and head count from 1), as a heatmap."""
     labels = ["␣" if c == " " else c for c in text]
     fig, ax = plt.subplots(figsize=(6, 6))
-    ax.imshow(weights[block - 1][0, head - 1], cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(text)), labels, fontsize=7)
-    ax.set_yticks(range(len(text)), labels, fontsize=7)
-    ax.set_xlabel("attended position k (key)")
+    image = ax.imshow(weights[block - 1][0, head - 1], cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="attention weight")
+    ax.set_xticks(range(len(text)), labels, fontsize=9)
+    ax.set_yticks(range(len(text)), labels, fontsize=9)
+    ax.set_xlabel("attended position j' (key)")
     ax.set_ylabel("attending position j (query)")
     ax.set_title(f"block {block}, head {head}: where each position looks")
     plt.show()
@@ -904,8 +923,8 @@ def print_attention(weights: list[torch.Tensor], text: str, block: int, head: in
     show = lambda c: "␣" if c == " " else c  # noqa: E731
     print(f"block {block}, head {head}")
     print("position j:     ", " ".join(show(c) for c in text))
-    print("looks most at:  ", " ".join(show(text[k]) for k in most))
-    print("steps back:     ", " ".join(str(j - k) if j - k < 10 else "+" for j, k in enumerate(most)))
+    print("looks most at:  ", " ".join(show(text[key]) for key in most))
+    print("steps back:     ", " ".join(str(j - key) if j - key < 10 else "+" for j, key in enumerate(most)))
 
 
 def attention_picker(weights: list[torch.Tensor], text: str):
@@ -964,9 +983,10 @@ picker
 # `solutions/06_attention_and_the_transformer.py`: try first.
 #
 # **06.1 One head, by hand.** Write `one_head(x, w_q, w_k, w_v)`: for one sequence `x` of shape
-# `(t, C)` and weight matrices of shape `(C, d)` (so that $Q = XW_Q$, no biases), return the
-# head's output `(t, d)`, $\text{softmax}(QK^\top/\sqrt d+M)V$, with the causal mask. Use only
-# `@`, `torch.exp` or `torch.softmax`, and a mask you build.
+# `(t, C)` and weight matrices `w_q`, `w_k`, `w_v` of shape `(C, D)`, the transposes of $W_Q$, $W_K$,
+# $W_V$ (so that $Q = XW_Q^\top$ is `x @ w_q`; no biases), return the head's output `(t, D)`,
+# $\text{softmax}(QK^\top/\sqrt d+M)V$, with the causal mask. Use only `@`, `torch.exp` or
+# `torch.softmax`, and a mask you build.
 
 # %%
 def one_head(x: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor, w_v: torch.Tensor) -> torch.Tensor:
@@ -1008,9 +1028,9 @@ check("06.3", layer_norm)
 # %% [markdown]
 # Questions to think about:
 #
-# 4. Remove the causal mask from `causal_attention_weights`. Which test of
-#    `tests/test_attention.py` fails, and why would a model trained without the mask be useless
-#    for generating text, however low its training loss?
+# 4. Remove the causal mask from `causal_attention_weights` and run the cells after it again.
+#    Which assertion of this notebook stops you first, and why would a model trained without the
+#    mask be useless for generating text, however low its training loss?
 # 5. Untie the embeddings (give `lm_head` its own weight). How many parameters does that add to
 #    the course's GPT? To GPT-2 small?
 # 6. Train the one-block GPT with one head of size 64 instead of four of size 16. Is the
