@@ -20,12 +20,12 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/llm-course/llm-course/blob/main/notebooks/08_sampling.ipynb)
 #
 # Notebook 07 used the next-token distribution $\boldsymbol\alpha$ to *score* text: the loss is
-# $-\log\alpha_{s_{t+1}}$, the surprise at the true next token. This notebook uses the same
+# $-\log\alpha_{s_{\ell+1}}$, the surprise at the true next token. This notebook uses the same
 # $\boldsymbol\alpha$ the other way round, to *write* text. Generation is a loop:
 #
-# 1. give the model the sequence $(s_1,\dots,s_t)$, at most its last $T$ tokens, and get $\boldsymbol\alpha$;
-# 2. draw the next token $\hat s_{t+1}\sim\text{Categorical}(\boldsymbol\alpha)$, that is, token $i$ with probability $\alpha_i$;
-# 3. append $\hat s_{t+1}$ to the sequence and repeat. Once the sequence is longer than $T$, the
+# 1. give the model the sequence $(s_1,\dots,s_\ell)$, at most its last $T$ tokens, and get $\boldsymbol\alpha$;
+# 2. draw the next token $\hat s_{\ell+1}\sim\text{Categorical}(\boldsymbol\alpha)$, that is, token $i$ with probability $\alpha_i$;
+# 3. append $\hat s_{\ell+1}$ to the sequence and repeat. Once the sequence is longer than $T$, the
 #    model only sees a window of its last $T$ tokens, which slides forward one token per step.
 #
 # Step 2 has knobs: take the most likely token (greedy), or draw at random, after reshaping
@@ -36,7 +36,8 @@
 # on any `LanguageModel`.
 #
 # As everywhere in the course, token indices are $1..n_{\text{vocab}}$ in the maths and
-# $0..n_{\text{vocab}}-1$ in the code.
+# $0..n_{\text{vocab}}-1$ in the code, and the length $\ell$ of the maths is `t` in the code's
+# shapes, such as `(B, t)`.
 
 # %% jupyter={"source_hidden": true}
 # Colab only: install the course package (Colab's own PyTorch is kept). Elsewhere this does nothing.
@@ -118,7 +119,7 @@ print(f"validation loss <= 1.80 nats per character (uniform guessing: ln {tokeni
 # %% [markdown]
 # ## Greedy decoding, and why it loops
 #
-# The simplest rule takes the most likely token every time, $\hat s_{t+1}=\arg\max_i\alpha_i$.
+# The simplest rule takes the most likely token every time, $\hat s_{\ell+1}=\arg\max_i\alpha_i$.
 # Here is the loop written out by hand, with the rule that picks a token as an argument: crop
 # to the last $T$ tokens, ask for $\boldsymbol\alpha$, pick, append.
 
@@ -157,7 +158,7 @@ def distinct_4(texts: list[str]) -> float:
 # %% [markdown]
 # ## Sampling, with a seed
 #
-# Drawing $\hat s_{t+1}\sim\text{Categorical}(\boldsymbol\alpha)$ is one call,
+# Drawing $\hat s_{\ell+1}\sim\text{Categorical}(\boldsymbol\alpha)$ is one call,
 # `torch.multinomial(alpha, 1)`. It uses a random number generator; pass your own
 # `torch.Generator`, seeded, and the same seed gives the same draws, so the same text.
 
@@ -240,11 +241,11 @@ entropies = [entropy(softmax(apply_temperature(logits, tau))).item() for tau in 
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.3), layout="constrained")
 for ax, tau in zip(axes[:3], [0.5, 1.0, 2.0], strict=True):
     ax.bar([label(i) for i in order], softmax(apply_temperature(logits, tau))[order].tolist())
-    ax.set(xlabel="next character", ylabel="probability α_i(τ)", ylim=(0, 1), title=f"τ = {tau}")
+    ax.set(xlabel="next character", ylabel=r"probability $\alpha_i(\tau)$", ylim=(0, 1), title=f"τ = {tau}")
 axes[3].semilogx(taus, entropies, marker=".")
-axes[3].axhline(math.log(tokenizer.n_vocab), color="gray", linestyle="--", label="ln n_vocab (uniform)")
+axes[3].axhline(math.log(tokenizer.n_vocab), color="gray", linestyle="--", label=r"uniform: $\ln n_{\mathrm{vocab}}$")
 axes[3].set(xlabel="temperature τ", ylabel="entropy of α(τ), nats", title="entropy rises with τ")
-axes[3].legend()
+axes[3].legend(loc="lower right")  # under the dashed line, right of the rise: the empty corner
 fig.suptitle("Low temperature sharpens α, high temperature flattens it; the order never changes")
 plt.show()
 assert all(a <= b + 1e-6 for a, b in zip(entropies[:-1], entropies[1:], strict=True)), "entropy never falls as τ rises"
@@ -287,7 +288,7 @@ print("after top-k with k = 2:", [round(p, 4) for p in softmax(top_k_filter(alph
 # adapts: sort the tokens by probability and keep the smallest set whose total probability
 # reaches $p$,
 #
-# $$N_p=\{i_1,\dots,i_m\},\quad \alpha_{i_1}\ge\alpha_{i_2}\ge\dots,\quad m=\min\Big\{m:\sum_{j=1}^{m}\alpha_{i_j}\ge p\Big\},$$
+# $$N_p=\{i_1,\dots,i_m\},\quad \alpha_{i_1}\ge\alpha_{i_2}\ge\dots,\quad m=\min\Big\{r:\sum_{j=1}^{r}\alpha_{i_j}\ge p\Big\},$$
 #
 # then renormalise over $N_p$. So a token is kept when the mass of the tokens *sorted before it*
 # is still below $p$: the token that crosses $p$ is kept, and the most likely token always is.
@@ -570,7 +571,7 @@ print("generate matches the loops written by hand")
 # $p$) and derailed (high $\tau$, no cut). We measure both on the same prompt, 16 samples of 48
 # characters per setting (fewer if the context size $T$ is below 55: a sample must fit in one window):
 #
-# - **quality**: the mean of $\log\alpha_{\hat s_{t+1}}$ over the sampled characters, read from
+# - **quality**: the mean of $\log\alpha_{\hat s_{\ell+1}}$ over the sampled characters, read from
 #   the model's own $\boldsymbol\alpha$ at $\tau=1$ before any cut. It is minus the loss of
 #   notebook 07, computed on the samples instead of on Shakespeare: higher means text the model
 #   finds more likely;
@@ -609,8 +610,8 @@ for knob, marker in (("τ=", "o"), ("k=", "s"), ("p=", "^")):
     label_text = f"{knob[0]} = " + ", ".join(n[2:] for n in names) + (", then no cut (τ = 1)" if knob != "τ=" else "")
     names += ["τ=1.0"] * (knob != "τ=")  # the cut's curve ends where no cut is made: τ = 1
     ax.plot([diversity[n] for n in names], [quality[n] for n in names], marker=marker, label=label_text)
-for name, (q, d) in measured.items():
-    ax.annotate(name, (d, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
+for name in ("τ=0.5", "τ=1.0", "τ=1.5", "k=2", "p=0.5"):  # the ends of the curves; the legend gives the order
+    ax.annotate(name, (diversity[name], quality[name]), textcoords="offset points", xytext=(4, 4), fontsize=8)
 ax.plot(diversity["greedy"], quality["greedy"], "kX", markersize=10, label="greedy (τ = 0)")
 ax.plot(diversity["Shakespeare"], quality["Shakespeare"], "r*", markersize=14, label="Shakespeare's own text")
 ax.set(xlabel="diversity: distinct-4 of 16 samples (1: no 4-gram repeats)", ylabel="quality: mean log α of the characters (nats)")
@@ -649,16 +650,16 @@ assert all(set(tokenizer.decode(s[0].tolist())) <= set(tokenizer.vocabulary.toke
 #
 # Take a stretch of validation text. At each position the model gives $\boldsymbol\alpha$. A
 # *sample* is what the model guesses comes next; the *loss* is minus the log of the probability
-# it assigned to what truly came next, $-\log\alpha_{s_{t+1}}$. The loss never looks at a
+# it assigned to what truly came next, $-\log\alpha_{s_{\ell+1}}$. The loss never looks at a
 # sample: it reads one entry of $\boldsymbol\alpha$, so it is the same whatever we would have
 # drawn, and it can be differentiated, while a draw cannot. Still the two are linked: a draw hits
-# the true token with probability $\alpha_{s_{t+1}}$, so the fraction of hits estimates the mean
-# of $\alpha_{s_{t+1}}$, position by position.
+# the true token with probability $\alpha_{s_{\ell+1}}$, so the fraction of hits estimates the mean
+# of $\alpha_{s_{\ell+1}}$, position by position.
 
 # %%
 x, y = val_ids[None, : model.context_size], val_ids[None, 1 : model.context_size + 1]  # (1, T): inputs, true next tokens
 logits = model(x)  # (1, T, V)
-alpha_true = softmax(logits[0]).gather(-1, y[0, :, None]).squeeze(-1)  # (T,) alpha_{s_{t+1}}
+alpha_true = softmax(logits[0]).gather(-1, y[0, :, None]).squeeze(-1)  # (T,): alpha of each true next token
 assert abs(cross_entropy(logits, y).item() - (-alpha_true.log()).mean().item()) < 1e-5
 guesses = sample_next(logits[0].repeat(500, 1), generator=torch.Generator().manual_seed(0))  # 500 guesses per position
 hits = (guesses.reshape(500, -1) == y[0]).float().mean().item()
@@ -779,7 +780,7 @@ explorer_widget(model, tokenizer)
 # ## Summary
 #
 # - Generation repeats: crop to the last $T$ tokens, compute $\boldsymbol\alpha$, draw
-#   $\hat s_{t+1}\sim\text{Categorical}(\boldsymbol\alpha)$, append. `generate` does it for any
+#   $\hat s_{\ell+1}\sim\text{Categorical}(\boldsymbol\alpha)$, append. `generate` does it for any
 #   `LanguageModel`, on any device, in evaluation mode; `sample_next` does one draw.
 # - Greedy decoding (the argmax, $\tau=0$) is deterministic and falls into loops. Sampling with a
 #   seeded `torch.Generator` is random but repeatable: same seed, same text. It loops less often.
@@ -803,7 +804,7 @@ explorer_widget(model, tokenizer)
 
 # %%
 def probs_at_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    return None  # your code: alpha(tau), shape like logits
+    raise NotImplementedError  # your code: alpha(tau), shape like logits
 
 
 check("08.1", probs_at_temperature)
@@ -811,11 +812,12 @@ check("08.1", probs_at_temperature)
 # %% [markdown]
 # **08.2 Top-k.** Return the logits with every entry outside the $k$ largest of its row set to
 # $-\infty$ (the kept ones unchanged), for `(V,)` or `(B, V)` and $1\le k\le n_{\text{vocab}}$.
-# Hint: `torch.topk`.
+# Hint: `torch.topk`. On ties the course keeps every logit equal to the $k$-th largest, so a few
+# more than $k$ may survive; the check draws logits without ties, so either choice passes.
 
 # %%
 def my_top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
-    return None  # your code
+    raise NotImplementedError  # your code
 
 
 check("08.2", my_top_k_filter)
@@ -827,7 +829,7 @@ check("08.2", my_top_k_filter)
 
 # %%
 def my_top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
-    return None  # your code
+    raise NotImplementedError  # your code
 
 
 check("08.3", my_top_p_filter)
@@ -839,7 +841,7 @@ check("08.3", my_top_p_filter)
 
 # %%
 def greedy_decode(model, prompt_ids: list[int], n_tokens: int) -> list[int]:
-    return None  # your code
+    raise NotImplementedError  # your code
 
 
 check("08.4", greedy_decode)
