@@ -563,7 +563,7 @@ check("05.2", stable_softmax)
 
 # %%
 def bigram_loss(probs: torch.Tensor, indices: torch.Tensor) -> float:
-    raise NotImplementedError  # mean of -log probs[s_t, s_t+1]
+    raise NotImplementedError  # the mean over j of -log probs[indices[j], indices[j + 1]]
 
 
 # %%
