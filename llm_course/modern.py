@@ -241,7 +241,7 @@ def make_norm(config: ModernConfig) -> nn.Module:
         return RMSNorm(config.n_emb)
     return nn.LayerNorm(config.n_emb, eps=config.layer_norm_eps, bias=config.bias)
 
-
+# %% ../notebooks/11_modern_transformer.ipynb #5deea2c5
 class ModernBlock(nn.Module):
     """Notebook 06's pre-norm block, each layer chosen by `config`: x + attention(norm(x)), then x + mlp(norm(x))."""
 
@@ -264,7 +264,7 @@ class ModernBlock(nn.Module):
         x = x + self.attention(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
-
+# %% ../notebooks/11_modern_transformer.ipynb #3ce786f7
 class ModernGPT(LanguageModel):
     """A GPT built from the pieces `config` chooses: token indices (B, t) -> logits (B, t, n_vocab).
 
@@ -395,7 +395,7 @@ class MuonWithAdamW(torch.optim.Optimizer):
                 p.add_(update, alpha=-group["lr"] * 0.2 * math.sqrt(max(p.shape)))  # RMS of an AdamW step
         return loss
 
-
+# %% ../notebooks/11_modern_transformer.ipynb #6235ac01
 def make_muon_optimizer(model: nn.Module, *, lr: float, weight_decay: float, betas=(0.9, 0.95),
                         momentum: float = 0.95) -> MuonWithAdamW:
     """Muon for the 2-D weights inside `model.blocks`, AdamW for the rest (decay on matrices only, as `make_optimizer`)."""
@@ -408,7 +408,7 @@ def make_muon_optimizer(model: nn.Module, *, lr: float, weight_decay: float, bet
     return MuonWithAdamW([g for g in groups if g["params"]], lr=lr, weight_decay=weight_decay, betas=betas,
                          momentum=momentum)
 
-# %% ../notebooks/11_modern_transformer.ipynb #36080dee
+# %% ../notebooks/11_modern_transformer.ipynb #44046a13
 @dataclass(frozen=True)
 class Variant:
     """One row of the ablation: the `ModernConfig` options and the optimiser of a model."""
@@ -446,7 +446,7 @@ def _cumulative(*changes):
         rows.append(Variant(key, label, tuple(options.items()), optimizer, max_lr))
     return tuple(rows)
 
-
+# %% ../notebooks/11_modern_transformer.ipynb #36080dee
 MUON_LR = 1e-2  # Muon's peak learning rate, measured best (with 6e-3) among 6e-3, 1e-2 and 2e-2 at 1 M tokens
 VARIANTS = _cumulative(
     ("gpt", "GPT-2: the course's GPT", {}, "adamw", None),
