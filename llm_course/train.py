@@ -75,6 +75,7 @@ from tqdm import tqdm
 
 from .bpe import BPETokenizer
 from .data import CORPORA, CorpusError, get_batch, load_text, train_val_split
+from .embeddings import PositionEmbedding
 from .environment import best_device
 from .gpt import GPTConfig
 from .modern import GPT2_PIECES, MLPS, MODERN_PIECES, NORMS, POSITIONS, ModernConfig, build_model
@@ -691,9 +692,15 @@ def peak_bf16_flops(device_name: str) -> float | None:
 
 
 def matmul_parameters(model: torch.nn.Module) -> int:
-    """Parameters that take part in matrix products: all, minus embedding tables that are only looked up."""
-    looked_up = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()}
-    multiplied = {id(p) for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters()}
+    """N of the 6N rule: every parameter but the tables that are only looked up (nanoGPT's convention).
+
+    The learned position table is looked up and added, never multiplied: it is left out. The token
+    table is looked up too, but the tied output layer multiplies by it, so it counts, once. Biases and
+    norm gains count (a tiny share). For the course's GPT: `parameter_count(config) - T * n_emb`.
+    """
+    tables = (torch.nn.Embedding, PositionEmbedding)
+    looked_up = {id(p) for m in model.modules() if isinstance(m, tables) for p in m.parameters(recurse=False)}
+    multiplied = {id(p) for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters(recurse=False)}
     return sum(p.numel() for p in model.parameters() if id(p) not in looked_up or id(p) in multiplied)
 
 # %% ../notebooks/09_scaling_up.ipynb #8c16a3f5

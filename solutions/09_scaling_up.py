@@ -6,11 +6,19 @@ check must refuse (the tests in tests/test_exercises.py run both).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
-def gpt_parameters(n_vocab: int, context_size: int, n_emb: int, n_layer: int) -> int:
-    """09.1: the tied token table, the position table, n_layer blocks and the final layer norm."""
+def bf16_gap(w: float) -> float:
+    """09.1: w = m 2^e with 1/2 <= m < 1, so 2^(e-1) <= w < 2^e, cut into 2^7 steps of 2^(e-1-7)."""
+    _, e = math.frexp(w)
+    return math.ldexp(1.0, e - 1 - 7)
+
+
+def _parameters(n_vocab: int, context_size: int, n_emb: int, n_layer: int) -> int:
+    """The parameters of the course's GPT (notebook 06): token and position tables, blocks, final norm."""
     C = n_emb
     layer_norms = 2 * (2 * C)  # two per block, each a gain and a bias
     attention = (3 * C * C + 3 * C) + (C * C + C)  # query-key-value projection, output projection
@@ -20,7 +28,7 @@ def gpt_parameters(n_vocab: int, context_size: int, n_emb: int, n_layer: int) ->
 
 def training_flops_per_token(n_vocab: int, context_size: int, n_emb: int, n_layer: int, n_head: int) -> int:
     """09.2: 6N + 12 L H Q T, with N the parameters in matrix products (all but the position table)."""
-    n_matmul = gpt_parameters(n_vocab, context_size, n_emb, n_layer) - context_size * n_emb
+    n_matmul = _parameters(n_vocab, context_size, n_emb, n_layer) - context_size * n_emb
     head_size = n_emb // n_head
     return 6 * n_matmul + 12 * n_layer * n_head * head_size * context_size
 
@@ -44,7 +52,7 @@ def epochs(steps: int, batch_size: int, context_size: int, grad_accum: int, n_pr
 
 
 SOLUTIONS = {
-    "09.1": gpt_parameters,
+    "09.1": bf16_gap,
     "09.2": training_flops_per_token,
     "09.3": model_flops_utilisation,
     "09.4": combine_gradients,
@@ -52,24 +60,20 @@ SOLUTIONS = {
 }
 
 
-def _untied(n_vocab, context_size, n_emb, n_layer):
-    return gpt_parameters(n_vocab, context_size, n_emb, n_layer) + n_vocab * n_emb
-
-
 def _flops_forward_only(n_vocab, context_size, n_emb, n_layer, n_head):
     return training_flops_per_token(n_vocab, context_size, n_emb, n_layer, n_head) // 3
 
 
 def _flops_without_attention(n_vocab, context_size, n_emb, n_layer, n_head):
-    return 6 * (gpt_parameters(n_vocab, context_size, n_emb, n_layer) - context_size * n_emb)
+    return 6 * (_parameters(n_vocab, context_size, n_emb, n_layer) - context_size * n_emb)
 
 
 MISTAKES = {
     "09.1": {
-        "untied output layer counted as a second matrix": _untied,
-        "biases forgotten": lambda n_vocab, context_size, n_emb, n_layer: (
-            n_vocab * n_emb + context_size * n_emb + n_layer * 12 * n_emb * n_emb
-        ),
+        "fp32's 23 mantissa bits": lambda w: math.ldexp(1.0, math.frexp(w)[1] - 1 - 23),
+        "w / 2^7, not a power of two": lambda w: w * 2**-7,
+        "2^-7 for every weight": lambda w: 2**-7,
+        "8 mantissa bits": lambda w: math.ldexp(1.0, math.frexp(w)[1] - 1 - 8),
     },
     "09.2": {
         "forward pass only (2N + 4LHQT)": _flops_forward_only,

@@ -354,6 +354,31 @@ def test_short_run_writes_a_checkpoint_and_a_log_and_the_loss_falls(tmp_path, ca
     assert extra["rank_parameter_digests"] == [train.parameter_digest(model)]
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_matmul_parameters_leave_out_the_looked_up_position_table(bias):
+    """N of 6N by hand: the tied token table once, 12 C^2 of matrices per block, biases and norms; no P."""
+    for V, T, C, L, H in [(65, 64, 192, 2, 6), (65, 16, 16, 1, 2), (4096, 1024, 768, 12, 12)]:
+        config = GPTConfig(n_vocab=V, context_size=T, n_emb=C, n_layer=L, n_head=H, bias=bias)
+        per_block = 12 * C * C + (13 * C if bias else 2 * C)  # matrices, then biases and LayerNorm gains (and biases)
+        by_hand = V * C + L * per_block + (2 * C if bias else C)  # tied token table + blocks + final LayerNorm
+        assert train.matmul_parameters(GPT(config)) == by_hand
+        assert GPT(config).count_parameters() == by_hand + T * C  # the position table is all that is left out
+    modern = ModernConfig(n_vocab=65, context_size=16, n_emb=16, n_layer=1, n_head=2, position="learned")
+    model = ModernGPT(modern)
+    assert train.matmul_parameters(model) == model.count_parameters() - 16 * 16
+    rope = ModernGPT(ModernConfig(n_vocab=65, context_size=16, n_emb=16, n_layer=1, n_head=2))
+    assert train.matmul_parameters(rope) == rope.count_parameters()  # RoPE has no table to leave out
+
+
+def test_flops_per_token_of_the_recipe_by_hand():
+    """6N + 12 L H Q T for notebook 07's recipe, N without the position table."""
+    r = SHAKESPEARE_CHAR
+    C, L, T = r.n_emb, r.n_layer, r.context_size
+    n = N_VOCAB * C + L * (12 * C * C + 13 * C) + 2 * C
+    model = GPT(GPTConfig(n_vocab=N_VOCAB, context_size=T, n_emb=C, n_layer=L, n_head=r.n_head))
+    assert train.flops_per_token(train.matmul_parameters(model), L, r.n_head, C, T) == 6 * n + 12 * L * C * T
+
+
 def test_the_fast_loss_equals_notebook_07s_cross_entropy():
     generator = torch.Generator().manual_seed(0)
     for shape in [(1, 1, 2), (4, 16, 65), (3, 7, 1000)]:

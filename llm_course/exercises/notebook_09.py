@@ -36,22 +36,40 @@ def _course_parameters(n_vocab: int, context_size: int, n_emb: int, n_layer: int
                                      n_head=n_head))
 
 
-@exercise("09.1", NOTEBOOK, "the parameter count of a GPT from its config")
-def _gpt_parameters(gpt_parameters) -> None:
-    got = as_number(call(gpt_parameters, **GPT2_SMALL), "gpt_parameters(GPT-2 small)")
-    hint = ""
-    if got == 124_439_808 + 50257 * 768:
-        hint = " (the output layer is tied to the token table: count that matrix once)"
-    elif got == 124_439_808 - 1024 * 768:
-        hint = " (the position table has parameters too)"
-    expect(got == 124_439_808, f"GPT-2 small (n_vocab 50257, T 1024, n_emb 768, 12 layers) has 124,439,808 "
-                               f"parameters, got {got:,.0f}{hint}")
-    for config in _random_configs(91):
-        sizes = {k: v for k, v in config.items() if k != "n_head"}
-        expected = _course_parameters(**config)
-        got = as_number(call(gpt_parameters, **sizes), f"gpt_parameters({sizes})")
-        expect(got == expected, f"gpt_parameters({sizes}) should be {expected:,}, got {got:,.0f}: per block, "
-                                "2 layer norms of 2C, attention 3C^2 + 3C and C^2 + C, MLP 4C^2 + 4C and 4C^2 + C")
+def _next_bf16(w: float) -> float:
+    """The next larger bf16 number after the positive bf16 number `w`: its bit pattern plus one."""
+    bits = torch.tensor([w], dtype=torch.bfloat16).view(torch.int16)
+    return float((bits + 1).view(torch.bfloat16))
+
+
+def _random_bf16(generator: torch.Generator, n: int) -> list[float]:
+    """Positive bf16 numbers of random mantissas and exponents from 2^-40 to 2^40, none a power of two."""
+    values = []
+    while len(values) < n:
+        mantissa = 1 + float(torch.rand(1, generator=generator))
+        exponent = int(torch.randint(-40, 41, (1,), generator=generator))
+        w = float(torch.tensor(mantissa * 2.0**exponent).bfloat16())
+        if math.frexp(w)[0] != 0.5:
+            values.append(w)
+    return values
+
+
+@exercise("09.1", NOTEBOOK, "the gap between neighbouring bf16 numbers")
+def _bf16_gap(bf16_gap) -> None:
+    for w in [1.0, 1.5, 0.01, 3.0, 96.0, 0.7, *_random_bf16(torch.Generator().manual_seed(91), 6)]:
+        w = float(torch.tensor(w).bfloat16())  # a bf16 number, as a Python float
+        expected = _next_bf16(w) - w  # exact: both are bf16 numbers
+        got = as_number(call(bf16_gap, w), f"bf16_gap({w!r})")
+        hint = ""
+        if math.isclose(got, expected / 2**16):
+            hint = ": that is fp32's gap (23 mantissa bits); bf16 keeps 7"
+        elif math.isclose(got, w * 2**-7):
+            hint = ": the gap is the same across [2^e, 2^(e+1)): 2^(e-7), a power of two, not w / 2^7"
+        elif math.isclose(got, 2**-7):
+            hint = ": 2^-7 is the gap between 1 and 2 only; it doubles with every power of two"
+        elif math.isclose(got, expected / 2) or math.isclose(got, 2 * expected):
+            hint = ": between 1 and 2 the gap is 2^-7 (7 mantissa bits)"
+        expect(math.isclose(got, expected, rel_tol=1e-9), f"bf16_gap({w!r}) should be {expected!r}, got {got!r}{hint}")
 
 
 @exercise("09.2", NOTEBOOK, "training FLOPs per token from a config: 6N + 12LHQT")
