@@ -331,7 +331,7 @@ class Recipe:
     steps: int = 1300  # updates, fixed: a faster machine finishes sooner, it does not train longer
     max_lr: float = 6e-3  # peak learning rate, after the warm-up
     min_lr: float = 6e-4  # learning rate at the end of the cosine
-    warmup_steps: int = 100  # W, updates of linear warm-up
+    warmup_steps: int = 50  # W, updates of linear warm-up: short, the run is short
     weight_decay: float = 0.1  # AdamW's decay, on matrices only
     betas: tuple[float, float] = (0.9, 0.99)  # AdamW's averaging weights; 0.99 smooths small batches
     seed: int = 1337  # seeds the initialisation
