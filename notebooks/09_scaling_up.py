@@ -494,7 +494,7 @@ print(f"40% MFU on an H100 (989 TFLOP/s): {0.4 * 989e12 / per_token:,.0f} tokens
 # ## 5. Scaling: what a bigger model buys at a fixed budget
 #
 # Given a budget, how large should the model be? We train four GPTs of widths 16, 32, 64 and 128
-# (two blocks each) on the **same number of tokens**, with notebook 07's recipe for everything
+# (two blocks of four heads each) on the **same number of tokens**, with notebook 07's recipe for everything
 # else, and compare their validation losses. A fixed token budget, rather than a time limit,
 # makes the result the same on every machine. Each run takes a few seconds to tens of seconds.
 
@@ -504,7 +504,7 @@ from llm_course.training import train
 
 torch.set_num_threads(1)  # small models: one thread is about as fast, and steady on a shared machine (section 7)
 train_ids, val_ids = train_val_split(ids)
-TOKENS = 204_800  # training tokens per model, the same for every size
+TOKENS = 409_600  # training tokens per model, the same for every size: 400 steps of the recipe's batch
 steps = TOKENS // (recipe.batch_size * recipe.context_size)
 sweep = {}
 for n_emb in (16, 32, 64, 128):
@@ -536,7 +536,7 @@ print("every wider model ends with a lower validation loss:", falls)
 print(f"for at most {budget:.1e} FLOPs (the widest model's first evaluation) a narrower one was ahead:", ahead)
 
 # %%
-from matplotlib.ticker import FormatStrFormatter
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
 left.loglog([run["params"] for run in sweep.values()], final, "o-")
@@ -549,9 +549,11 @@ right.set_xlabel("training FLOPs spent")
 right.set_ylabel("validation loss (nats per token)")
 right.set_title("same FLOPs: the best model depends on the budget")
 right.legend()
-for axis in (left.yaxis, right.yaxis):
-    axis.set_major_formatter(FormatStrFormatter("%.1f"))
-    axis.set_minor_formatter(FormatStrFormatter("%.1f"))
+for ax in (left, right):  # log axes: a labelled tick every 0.1 nats, no minor labels
+    low, high = ax.get_ylim()
+    ax.set_yticks([k / 10 for k in range(math.ceil(10 * low), math.floor(10 * high) + 1)])
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 plt.show()
 
 # %% [markdown]
@@ -563,8 +565,8 @@ plt.show()
 # Hoffmann et al. (2022, "Chinchilla") trained hundreds of models and found that for a
 # compute-optimal run the parameters and the training tokens should grow together, about
 # **20 tokens per parameter**.
-# Our widest model saw half a token per parameter and the narrowest about 24: the wide ones are
-# far from trained, which is why the narrow ones lead at small budgets. (At these tiny sizes the
+# Our widest model saw about one token per parameter and the narrowest about 47: the wide ones
+# are far from trained, which is why the narrow ones lead at small budgets. (At these tiny sizes the
 # exact ratio differs; the lesson, that size must match data and compute, does not.)
 #
 # The other side of that rule: a model needs text. A GPT-2-small shape with a 4,096-token BPE
