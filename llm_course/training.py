@@ -287,7 +287,7 @@ def train(
     from tqdm.auto import tqdm
 
     history, started = TrainingHistory(), time.perf_counter()
-    bar = tqdm(total=steps, initial=start_step, unit="step", disable=not progress)
+    bar = tqdm(total=steps, initial=start_step, unit="step", disable=not progress, mininterval=1.0)  # redraw once a second
     model.train()
     try:
         for step in range(start_step, steps):  # `step` updates are done; this one makes step + 1
