@@ -1152,25 +1152,23 @@ plt.show()
 #   only RoPE helped at every seed tried (0.05 to 0.08 below GPT-2). RMSNorm and dropping the
 #   biases moved the loss by less than a different seed does, and SwiGLU **hurt** at every seed:
 #   a gated layer tuned for large models does not pay off in 2 blocks and 300 updates.
-# - **Speed: only Muon clearly costs.** Its five Newton–Schulz iterations per matrix and per
-#   update made its row the slowest in every measurement on the course's shared 2-core machine,
-#   at between about 0.55 and 0.8 of the GPT's speed. The architectural pieces moved the speed by
-#   less than the machine's load moves it from one measurement to the next: RMSNorm is not the
-#   saving on a CPU that it is on a GPU (PyTorch's LayerNorm is one fused kernel, our RMSNorm a few
-#   small operations), and SwiGLU does the arithmetic of GELU's MLP with three matrices. What the
-#   modern architecture buys at scale (stable training of deep models, contexts longer than
-#   training's) does not show in a model this small.
+# - **Speed.** Muon's five Newton–Schulz iterations per matrix and per update make its row the
+#   slowest: 0.62 of the GPT's speed in the benchmark below (2 threads, a quiet machine). RoPE cost
+#   about a fifth of the speed there; RMSNorm, dropping the biases and SwiGLU cost little or
+#   nothing. RMSNorm is not the saving on a CPU that it is on a GPU: PyTorch's LayerNorm is one
+#   fused kernel, our RMSNorm a few small operations. What the modern architecture buys at scale
+#   (stable training of deep models, contexts longer than training's) does not show in a model
+#   this small.
 # - **At the same time rather than the same tokens**, a slower row sees fewer tokens.
-#   `benchmarks/modern_ablation.py` gives every row the same seconds instead, on the same recipe
-#   (its table is in `benchmarks/README.md`). At 60 s per row on one thread, Muon's row still
-#   ended lowest, 1.75 against GPT-2's 1.77, from 0.78 M tokens against 1.41 M; every
-#   architectural piece, RoPE included, paid for its lower speed and ended above GPT-2. The
-#   course's goal of 1.50 within 300 s per row has not been measured yet (the benchmark's default
-#   takes half an hour); after 60 s the best row is 0.25 above it.
+#   `benchmarks/modern_ablation.py` gives every row the same seconds instead, 300 s on 2 cores
+#   (its table is in `benchmarks/README.md`). There the course's GPT ended lowest, at 1.53 nats
+#   after 11.5 M tokens; RoPE's row ended 0.04 above it, and Muon's, with half the tokens, 0.07
+#   above. The gains per token did not survive the cost per second.
 # - **In practice:** `python -m llm_course.train --modern` trains this notebook's last row, and
 #   `--norm`, `--position`, `--mlp`, `--bias/--no-bias` and `--optimizer` choose each piece alone.
-#   On a CPU, at this size, `--optimizer muon` is the one change that paid off both per token and
-#   per second; RoPE paid off per token only.
+#   On a CPU at this size, Muon and RoPE pay off per token but not per second; GPT-2's design,
+#   with notebook 07's recipe, is the fastest way to a low loss here. On a GPU, and in larger
+#   models, the balance changes: that is where these pieces earned their place.
 #
 # ## Exercises
 #
