@@ -24,7 +24,7 @@
 # **cross-entropy loss**; shows why every position of every sequence is a training example; sets
 # up the **baselines** a model must beat and the **floor** no model can beat; and then trains a
 # GPT on Tiny Shakespeare until its validation loss is below 1.80 nats, in a few minutes on a
-# laptop CPU (at most four on a slow two-core machine).
+# laptop CPU (about four on a slow two-core machine).
 #
 # It writes the module `llm_course.training`. Cells whose code is plumbing (input checks,
 # progress bars, file formats) are folded: click the bar to read them.
@@ -892,7 +892,7 @@ print(sample_text(model, "ROMEO:", 100))
 # %% [markdown]
 # **The run.** 1,300 updates of AdamW with $\beta=(0.9, 0.99)$ and weight decay 0.1 on the
 # matrices; a peak learning rate of $6\cdot10^{-3}$ after 50 warm-up updates and a cosine decay
-# to $6\cdot10^{-4}$; gradient clipping at 1; the validation loss every 100 updates. The number of updates is fixed, so every
+# to $6\cdot10^{-4}$; gradient clipping at 1; the validation loss every 200 updates. The number of updates is fixed, so every
 # machine trains the same model (up to rounding). The cell trains on `best_device()`: the GPU
 # when there is one (Colab's GPU runtime, an Apple GPU), else the CPU, where it takes one to four
 # minutes on two cores, depending on the machine. While it runs, a progress bar shows the latest training and validation
@@ -909,7 +909,7 @@ val_at_start = evaluate(model, val_ids, batch_size=recipe.batch_size, n_batches=
 history = train(
     model, train_ids, val_ids, steps=recipe.steps, batch_size=recipe.batch_size, max_lr=recipe.max_lr,
     warmup_steps=recipe.warmup_steps, min_lr=recipe.min_lr, weight_decay=recipe.weight_decay, grad_clip=1.0,
-    eval_interval=100, eval_batches=20, optimizer=optimizer, generator=batch_generator, device=device,
+    eval_interval=200, eval_batches=20, optimizer=optimizer, generator=batch_generator, device=device,
 )
 final_val = history.val_loss[-1]
 end_train = evaluate(model, train_ids, batch_size=recipe.batch_size, n_batches=20, generator=torch.Generator().manual_seed(0),
