@@ -401,8 +401,12 @@ print("4 heads from scratch, concatenated and mixed by proj == the module == its
 # - **Layer normalisation** (LayerNorm) before each sub-layer (**pre-norm**, as in GPT-2). It
 #   rescales each position's vector $\mathbf{x}\in\mathbb{R}^C$ on its own to mean 0 and variance
 #   1, then applies a learned gain $\boldsymbol\gamma$ and bias $\boldsymbol\beta$:
-#   $$\text{LN}(\mathbf{x})=\boldsymbol\gamma\odot\frac{\mathbf{x}-\mu}{\sqrt{\sigma^2+\epsilon}}+\boldsymbol\beta,
-#   \qquad \mu=\frac1C\sum_i x_i,\quad \sigma^2=\frac1C\sum_i(x_i-\mu)^2,$$
+#
+#   $$
+#   \text{LN}(\mathbf{x})=\boldsymbol\gamma\odot\frac{\mathbf{x}-\mu}{\sqrt{\sigma^2+\epsilon}}+\boldsymbol\beta,
+#   \qquad \mu=\frac1C\sum_i x_i,\quad \sigma^2=\frac1C\sum_i(x_i-\mu)^2,
+#   $$
+#
 #   with a small $\epsilon=10^{-5}$ against division by 0. It keeps the input of every sub-layer on
 #   the same scale however deep the stack.
 #
