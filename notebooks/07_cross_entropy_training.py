@@ -728,7 +728,7 @@ plt.show()
 #
 # `MarkovSource` (folded: exercise 07.5 asks you to write its `entropy_rate`) computes $\pi$ and
 # $H$, and samples text from the chain. We draw 200,000 symbols from a chain over 8 symbols, check $H$ against a
-# Monte-Carlo estimate (the average $-\ln P_{s_j s_{j+1}}$ along the sample), and train a small
+# Monte-Carlo estimate (the average of $-\ln P_{ab}$ over every pair of consecutive symbols $a,b$ of the sample), and train a small
 # GPT on it.
 
 # %% jupyter={"source_hidden": true}
