@@ -71,7 +71,7 @@ def checkpoint_model(path: Path) -> GPT:
 def assert_same_parameters(a: Path, b: Path, exact: bool = True, atol: float = 1e-5) -> None:
     """Equal parameters; with `exact=False`, to `atol`. Adam divides by sqrt(v), so a gradient that is only
     rounding noise (such as the key bias's, 0 in exact arithmetic: softmax ignores a constant) moves by a small
-    fraction of the learning rate, differently in the two runs: 1e-5 is far below the recipe's 6e-3 per step."""
+    fraction of the learning rate, differently in the two runs: 1e-5 is far below the recipe's 5e-3 per step."""
     for (name, x), (_, y) in zip(checkpoint_model(a).state_dict().items(), checkpoint_model(b).state_dict().items(),
                                  strict=True):
         if exact:
