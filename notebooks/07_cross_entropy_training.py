@@ -619,7 +619,7 @@ class Recipe:
     dropout: float = 0.0  # no dropout: the run sees each character about once, too few to overfit
     batch_size: int = 16  # B windows of T tokens per update: small batches, more updates per token
     steps: int = 1300  # updates, fixed: a faster machine finishes sooner, it does not train longer
-    max_lr: float = 5e-3  # peak learning rate, after the warm-up: 6e-3 ends as low on average, but less steadily
+    max_lr: float = 5e-3  # peak learning rate, after the warm-up: 6e-3 ends a little higher across seeds
     min_lr: float = 6e-4  # learning rate at the end of the cosine
     warmup_steps: int = 50  # W, updates of linear warm-up: short, the run is short
     weight_decay: float = 0.1  # AdamW's decay, on matrices only
@@ -894,8 +894,9 @@ print(sample_text(model, "ROMEO:", 100))
 # matrices; a peak learning rate of $5\cdot10^{-3}$ after 50 warm-up updates and a cosine decay
 # to $6\cdot10^{-4}$; gradient clipping at 1; the validation loss every 200 updates. The number of updates is fixed, so every
 # machine trains the same model (up to rounding). The cell trains on `best_device()`: the GPU
-# when there is one (Colab's GPU runtime, an Apple GPU), else the CPU, where it takes one to four
-# minutes on two cores, depending on the machine. While it runs, a progress bar shows the latest training and validation
+# when there is one (Colab's GPU runtime, an Apple GPU), else the CPU, where it takes from half a
+# minute to about three minutes on two cores, depending on the machine (`benchmarks/README.md`
+# times it on a slow one). While it runs, a progress bar shows the latest training and validation
 # losses; the figure after it draws them all.
 
 # %% tags=["nbval-ignore-output"]
