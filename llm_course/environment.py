@@ -7,6 +7,8 @@
 Python, PyTorch, the device and the threads. `check_peak_memory()` reports the peak memory of the
 running process (the kernel, in a notebook) and fails when it passes a limit: Binder stops a
 kernel at 2 GB, and the course keeps every notebook under 1.5 GB. Every notebook ends with it.
+`cpu_limit()` reads the CPU time a Linux container may use (its cgroup's quota), and
+`fit_threads_to_cpu_limit()`, which `import llm_course` calls, lowers PyTorch's threads to it.
 
 Left out on purpose: GPU memory (see `torch.cuda.max_memory_allocated`) and per-cell profiling.
 """
@@ -14,13 +16,15 @@ Left out on purpose: GPU memory (see `torch.cuda.max_memory_allocated`) and per-
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['REQUIRED_PACKAGES', 'best_device', 'check_environment', 'peak_memory_mb', 'check_peak_memory']
+__all__ = ['REQUIRED_PACKAGES', 'best_device', 'cpu_limit', 'fit_threads_to_cpu_limit', 'check_environment', 'peak_memory_mb',
+           'check_peak_memory']
 
 # %% ../notebooks/00_start_here.ipynb #3edaf666
 import importlib.util
 import os
 import platform
 import sys
+from pathlib import Path
 
 import torch
 
@@ -34,6 +38,73 @@ def best_device() -> str:
     if torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+def _cgroup_limits(directory: Path, top: Path, version: int) -> list[float]:
+    """The CPU limits set in `directory` and each folder above it up to `top`, in CPUs (cgroup v1 or v2)."""
+    limits = []
+    for folder in [directory, *directory.parents]:
+        try:
+            if version == 2:  # cpu.max: "<quota> <period>" in microseconds, or "max <period>"
+                quota, period = (folder / "cpu.max").read_text().split()[:2]
+            else:  # cpu.cfs_quota_us is -1 where there is no limit
+                quota = (folder / "cpu.cfs_quota_us").read_text().strip()
+                period = (folder / "cpu.cfs_period_us").read_text().strip()
+            if quota not in ("max", "-1") and int(period) > 0:
+                limits.append(int(quota) / int(period))
+        except (OSError, ValueError):
+            pass  # no such file here, or one we do not understand: no limit read
+        if folder == top:
+            break
+    return limits
+
+
+def cpu_limit(proc_cgroup: str = "/proc/self/cgroup", cgroup_root: str = "/sys/fs/cgroup") -> float | None:
+    """CPUs' worth of time per second this process may use under a Linux cgroup limit, or `None`.
+
+    Containers are limited this way (Binder, Kubernetes, `docker run --cpus`). The limit is a
+    quota of CPU time per period, and it holds for the process's cgroup and every cgroup above
+    it: the smallest counts. `None` where no limit is set, or off Linux.
+
+    >>> cpu_limit(proc_cgroup="/nonexistent") is None
+    True
+    """
+    try:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:
+        return None
+    root, limits = Path(cgroup_root), []
+    for line in lines:  # "hierarchy-id:controllers:path", e.g. "0::/user.slice" (v2), "4:cpu,cpuacct:/" (v1)
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "" and (root / "cgroup.controllers").exists():
+            mounts, version = [root], 2
+        elif "cpu" in controllers.split(","):
+            mounts, version = [root / "cpu", root / "cpu,cpuacct", root / controllers], 1
+        else:
+            continue
+        for mount in mounts:
+            if mount.is_dir():  # in a container the path may name the host's folders: fall back to the root
+                directory = mount / path.lstrip("/")
+                limits += _cgroup_limits(directory if directory.is_dir() else mount, mount, version)
+                break
+    return min(limits) if limits else None
+
+
+def fit_threads_to_cpu_limit() -> int:
+    """Lower PyTorch's CPU threads to the cgroup's CPU limit (at least 1); return the threads used.
+
+    PyTorch starts a thread per core it sees; under a limit of fewer CPUs the threads wait for
+    each other. An `OMP_NUM_THREADS` you set wins: then nothing changes. Threads are only lowered.
+    """
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads()
+    limit = cpu_limit()
+    if limit is not None and max(1, int(limit)) < torch.get_num_threads():
+        torch.set_num_threads(max(1, int(limit)))
+    return torch.get_num_threads()
 
 
 def check_environment(required: tuple[str, ...] = REQUIRED_PACKAGES) -> dict[str, str]:
@@ -51,11 +122,12 @@ def check_environment(required: tuple[str, ...] = REQUIRED_PACKAGES) -> dict[str
     device = best_device()
     if device == "cuda":
         device = f"cuda ({torch.cuda.get_device_name(0)})"
+    limit = "" if cpu_limit() is None else f", a container's limit of {cpu_limit():g} CPUs"
     return {
         "python": f"{platform.python_version()} on {platform.system()} {platform.machine()}",
         "torch": torch.__version__,
         "device": device,
-        "threads": f"{torch.get_num_threads()} (of {os.cpu_count()} logical CPUs)",
+        "threads": f"{torch.get_num_threads()} (of {os.cpu_count()} logical CPUs{limit})",
     }
 
 

@@ -32,3 +32,83 @@ def test_check_peak_memory_fails_above_the_limit(capsys):
         environment.check_peak_memory(limit_mb=1)
     assert environment.check_peak_memory(limit_mb=1e9) > 0
     assert "peak memory of this kernel" in capsys.readouterr().out
+
+
+# cpu_limit and fit_threads_to_cpu_limit: fake cgroup trees, as Linux lays them out (cgroup v1 and v2).
+
+
+def _tree(tmp_path, proc_cgroup: str, files: dict[str, str]):
+    """A fake /proc/self/cgroup and /sys/fs/cgroup under tmp_path; returns cpu_limit's two arguments."""
+    root = tmp_path / "sys_fs_cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    root.mkdir(exist_ok=True)
+    (tmp_path / "cgroup").write_text(proc_cgroup)
+    return dict(proc_cgroup=str(tmp_path / "cgroup"), cgroup_root=str(root))
+
+
+def test_cpu_limit_reads_cgroup_v2_and_takes_the_smallest_limit_above_the_process(tmp_path):
+    paths = _tree(tmp_path, "0::/pod/kernel\n", {
+        "cgroup.controllers": "cpu memory\n",
+        "cpu.max": "max 100000\n",  # the root: no limit
+        "pod/cpu.max": "150000 100000\n",  # 1.5 CPUs for the pod
+        "pod/kernel/cpu.max": "400000 100000\n",  # 4 CPUs asked below it: the pod's 1.5 still holds
+    })
+    assert environment.cpu_limit(**paths) == pytest.approx(1.5)
+
+
+def test_cpu_limit_reads_cgroup_v1_quota_and_period(tmp_path):
+    paths = _tree(tmp_path, "5:memory:/x\n4:cpu,cpuacct:/slow\n0::/\n", {
+        "cpu,cpuacct/cpu.cfs_quota_us": "-1\n",
+        "cpu,cpuacct/cpu.cfs_period_us": "100000\n",
+        "cpu,cpuacct/slow/cpu.cfs_quota_us": "82500\n",
+        "cpu,cpuacct/slow/cpu.cfs_period_us": "100000\n",
+    })
+    assert environment.cpu_limit(**paths) == pytest.approx(0.825)
+
+
+def test_cpu_limit_falls_back_to_the_mount_when_the_path_is_the_hosts(tmp_path):
+    # In a container without a cgroup namespace, /proc/self/cgroup names the host's folders.
+    paths = _tree(tmp_path, "0::/kubepods/burstable/pod123/abc\n", {
+        "cgroup.controllers": "cpu\n", "cpu.max": "200000 100000\n"})
+    assert environment.cpu_limit(**paths) == pytest.approx(2.0)
+
+
+def test_cpu_limit_is_none_without_a_limit_or_without_cgroups(tmp_path):
+    unlimited = _tree(tmp_path, "0::/\n", {"cgroup.controllers": "cpu\n", "cpu.max": "max 100000\n"})
+    assert environment.cpu_limit(**unlimited) is None
+    assert environment.cpu_limit(proc_cgroup=str(tmp_path / "missing")) is None  # macOS, Windows
+    garbled = _tree(tmp_path / "g", "0::/\n", {"cgroup.controllers": "cpu\n", "cpu.max": "lots\n"})
+    assert environment.cpu_limit(**garbled) is None
+
+
+@pytest.fixture
+def threads():
+    import torch
+
+    before = torch.get_num_threads()
+    yield torch
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("limit", "start", "expected"), [(0.825, 2, 1), (1.5, 4, 1), (2.0, 4, 2), (8.0, 2, 2),
+                                                          (None, 2, 2), (0.1, 1, 1)])
+def test_fit_threads_to_cpu_limit_lowers_threads_to_the_limit_and_never_raises_them(
+        threads, monkeypatch, limit, start, expected):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(environment, "cpu_limit", lambda: limit)
+    threads.set_num_threads(start)
+    assert environment.fit_threads_to_cpu_limit() == expected == threads.get_num_threads()
+
+
+def test_fit_threads_to_cpu_limit_leaves_an_explicit_omp_num_threads_alone(threads, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(environment, "cpu_limit", lambda: 0.5)
+    threads.set_num_threads(2)
+    assert environment.fit_threads_to_cpu_limit() == 2 == threads.get_num_threads()
+
+
+def test_check_environment_names_the_containers_limit(monkeypatch):
+    monkeypatch.setattr(environment, "cpu_limit", lambda: 0.825)
+    assert "a container's limit of 0.825 CPUs" in environment.check_environment(required=("torch",))["threads"]
