@@ -1035,7 +1035,7 @@ def training_speeds(variants, recipe, train_ids, n_vocab: int, rounds: int = 3, 
 # The budget: every variant sees the same 300,000 or so training tokens, a short run of the
 # recipe (its batches, its warm-up and cosine decay, scaled down), from the same seed, on the same
 # batches. Counting tokens rather than seconds makes the losses the same on every machine (up to
-# rounding), and keeps the notebook to a few minutes (about five on a slow two-core machine);
+# rounding), and keeps the notebook to a few minutes (four to five on a slow two-core machine);
 # `benchmarks/modern_ablation.py` gives every
 # variant the same **seconds** instead, where a slower piece pays for its cost in fewer updates.
 
