@@ -263,8 +263,8 @@ def cpu_limit(proc_cgroup: str = "/proc/self/cgroup", cgroup_root: str = "/sys/f
         _, controllers, path = parts
         if controllers == "" and (root / "cgroup.controllers").exists():
             mounts, version = [root], 2
-        elif "cpu" in controllers.split(","):
-            mounts, version = [root / "cpu", root / "cpu,cpuacct", root / controllers], 1
+        elif "cpu" in controllers.split(","):  # v1 mounts it as /sys/fs/cgroup/cpu,cpuacct or .../cpu
+            mounts, version = [root / controllers, root / "cpu"], 1
         else:
             continue
         for mount in mounts:
@@ -285,7 +285,7 @@ def fit_threads_to_cpu_limit() -> int:
         return torch.get_num_threads()
     limit = cpu_limit()
     if limit is not None and max(1, int(limit)) < torch.get_num_threads():
-        torch.set_num_threads(max(1, int(limit)))
+        torch.set_num_threads(max(1, int(limit)))  # whole CPUs, at least one
     return torch.get_num_threads()
 
 
@@ -304,12 +304,13 @@ def check_environment(required: tuple[str, ...] = REQUIRED_PACKAGES) -> dict[str
     device = best_device()
     if device == "cuda":
         device = f"cuda ({torch.cuda.get_device_name(0)})"
-    limit = "" if cpu_limit() is None else f", a container's limit of {cpu_limit():g} CPUs"
+    limit = cpu_limit()
     return {
         "python": f"{platform.python_version()} on {platform.system()} {platform.machine()}",
         "torch": torch.__version__,
         "device": device,
-        "threads": f"{torch.get_num_threads()} (of {os.cpu_count()} logical CPUs{limit})",
+        "threads": f"{torch.get_num_threads()} (of {os.cpu_count()} logical CPUs"
+                   + ("" if limit is None else f", a container's limit of {limit:g} CPUs") + ")",
     }
 
 

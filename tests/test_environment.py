@@ -112,3 +112,31 @@ def test_fit_threads_to_cpu_limit_leaves_an_explicit_omp_num_threads_alone(threa
 def test_check_environment_names_the_containers_limit(monkeypatch):
     monkeypatch.setattr(environment, "cpu_limit", lambda: 0.825)
     assert "a container's limit of 0.825 CPUs" in environment.check_environment(required=("torch",))["threads"]
+
+
+def test_import_llm_course_fits_the_threads_to_the_limit():
+    # A fresh interpreter: llm_course.environment is loaded first with a limit of 1.3 CPUs, then
+    # `import llm_course` runs the package's __init__, which must lower PyTorch's 2 threads to 1.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import llm_course
+
+    module = Path(llm_course.__file__).parent / "environment.py"
+    code = f"""
+import importlib.util, sys, torch
+torch.set_num_threads(2)
+spec = importlib.util.spec_from_file_location("llm_course.environment", {str(module)!r})
+environment = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(environment)
+environment.cpu_limit = lambda: 1.3
+sys.modules["llm_course.environment"] = environment
+import llm_course
+print(torch.get_num_threads())
+"""
+    env = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1"]
