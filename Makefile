@@ -55,12 +55,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_start_here.ipynb
 
 course: $(STAMP)
-	@for nb in $(NOTEBOOKS); do \
-	    start=$$(date +%s); \
-	    $(BIN)/jupyter nbconvert --to notebook --execute --inplace --log-level=WARN \
-	        --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
-	    echo "executed $$nb in $$(( $$(date +%s) - start )) s"; \
-	done
+	$(BIN)/python tools/run_course.py $(NOTEBOOKS)
 	$(MAKE) sync
 
 sync: $(STAMP)

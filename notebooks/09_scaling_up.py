@@ -504,7 +504,7 @@ from llm_course.training import train
 
 torch.set_num_threads(1)  # small models: one thread is about as fast, and steady on a shared machine (section 7)
 train_ids, val_ids = train_val_split(ids)
-TOKENS = 409_600  # training tokens per model, the same for every size: 400 steps of the recipe's batch
+TOKENS = 307_200  # training tokens per model, the same for every size: 300 steps of the recipe's batch
 steps = TOKENS // (recipe.batch_size * recipe.context_size)
 sweep = {}
 for n_emb in (16, 32, 64, 128):
@@ -565,7 +565,7 @@ plt.show()
 # Hoffmann et al. (2022, "Chinchilla") trained hundreds of models and found that for a
 # compute-optimal run the parameters and the training tokens should grow together, about
 # **20 tokens per parameter**.
-# Our widest model saw about one token per parameter and the narrowest about 47: the wide ones
+# Our widest model saw less than one token per parameter and the narrowest about 35: the wide ones
 # are far from trained, which is why the narrow ones lead at small budgets. (At these tiny sizes the
 # exact ratio differs; the lesson, that size must match data and compute, does not.)
 #
