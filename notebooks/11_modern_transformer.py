@@ -1149,18 +1149,19 @@ plt.show()
 #   $[0.6, 1.25]$ (those above 0.2% of the norm); one step of `MuonWithAdamW` matches
 #   `torch.optim.Muon` (within 2%, as Muon computes in bfloat16) and `torch.optim.AdamW`.
 #   With GPT-2's options, `ModernGPT` is the course's GPT, parameter for parameter.
-# - **At the same tokens, RoPE and Muon made the difference.** After 200 updates (0.2 M tokens)
-#   on the same batches, the five changes together lowered the validation loss by 0.23 to 0.29
-#   nats across three seeds (from 2.31 to 2.02 at this notebook's seed). Nearly all of it came from
-#   two of them: RoPE, the largest (0.17 to 0.20 below the row above at every seed), and Muon
-#   (0.08 to 0.14 more). Muon's learning rate mattered little: $10^{-2}$ gave 2.02, and both
-#   $6\cdot10^{-3}$ and $2\cdot10^{-2}$ about 2.05. RMSNorm and dropping the biases moved the loss
-#   by less than a different seed does, and SwiGLU **hurt** at all three seeds (by 0.01 to 0.05):
-#   a gated layer tuned for large models does not pay off in 2 blocks and 200 updates. The ranking
-#   depends on the budget: after 0.3 M tokens (an earlier version of this notebook), RoPE's row
-#   ended only 0.06 to 0.09 below GPT-2's, and Muon, 0.16 below the row above at this seed, was
-#   the largest change. One reading: relative positions help most while the model is still
-#   learning which characters go together; a better optimiser keeps paying as training goes on.
+# - **At the same tokens, RoPE and Muon made the difference.** After 200 updates (0.2 M tokens) on
+#   the same batches, the five changes together lowered the validation loss by 0.23 to 0.29 nats
+#   across three seeds (from 2.31 to 2.02 at this notebook's seed). It came from two of
+#   them: RoPE, the largest (0.17 to 0.20 below the row above at every seed, its row 0.15 to
+#   0.19 below GPT-2's), and Muon (0.08 to 0.14 more). Muon's learning rate mattered little:
+#   $10^{-2}$ gave 2.02, and both $6\cdot10^{-3}$ and $2\cdot10^{-2}$ about 2.05. RMSNorm and
+#   dropping the biases moved the loss by less than a different seed does, and SwiGLU **hurt** at
+#   all three seeds (by 0.01 to 0.05): a gated layer tuned for large models does not pay off in 2
+#   blocks and 200 updates. The ranking depends on the budget: after 0.3 M tokens (an earlier
+#   version of this notebook), RoPE's row ended only 0.06 to 0.09 below GPT-2's, and Muon, 0.16
+#   below the row above at this seed, was the largest change. One reading: relative positions help
+#   most while the model is still learning which characters go together; a better optimiser keeps
+#   paying as training goes on.
 # - **Speed.** Muon's five Newton–Schulz iterations per matrix and per update make its row the
 #   slowest: 0.62 of the GPT's speed in the benchmark below (2 threads, a quiet machine). RoPE cost
 #   about a fifth of the speed there; RMSNorm, dropping the biases and SwiGLU cost little or
