@@ -956,7 +956,7 @@ def _cumulative(*changes):
 
 # %%
 #| export
-MUON_LR = 1e-2  # Muon's peak learning rate: at this notebook's budget 1e-2 did best (2.02), 6e-3 and 2e-2 ended 0.03 higher
+MUON_LR = 1e-2  # Muon's peak learning rate: at this notebook's budget 1e-2 did best (2.020), 6e-3 2.044, 2e-2 2.048
 VARIANTS = _cumulative(
     ("gpt", "GPT-2: the course's GPT", {}, "adamw", None),
     ("rmsnorm", "+ RMSNorm", dict(norm="rmsnorm"), "adamw", None),
@@ -1034,9 +1034,9 @@ def training_speeds(variants, recipe, train_ids, n_vocab: int, rounds: int = 3, 
 # %% [markdown]
 # The budget: every variant takes the same 200 updates, about 200,000 training tokens, a short
 # run of the recipe (its batches, its warm-up and cosine decay, scaled down), from the same seed,
-# on the same batches. That is a sixth of notebook 07's run: enough for every row to pass the
-# bigram baseline (2.48 nats, notebook 07) and for the differences between rows to stand out of the
-# noise, as the seeds below show. Counting tokens rather than seconds makes the losses the same
+# on the same batches. That is about a sixth of notebook 07's run (200 of its 1,300 updates):
+# enough for every row to pass the bigram baseline (2.48 nats, notebook 07) and for the largest
+# differences between rows (RoPE's, Muon's) to stand out of the noise, as the seeds below show. Counting tokens rather than seconds makes the losses the same
 # on every machine (up to rounding), and keeps the notebook to a few minutes (about three on a
 # slow two-core machine);
 # `benchmarks/modern_ablation.py` gives every
@@ -1073,12 +1073,13 @@ losses = {key: run["val_loss"] for key, run in runs.items()}
 assert all(loss < 2.45 for loss in losses.values())  # every row below the bigram baseline, 2.48 (notebook 07)
 
 # %% [markdown]
-# The table (folded code): parameters, validation loss, its change against the row above, and
+# The table (folded code): parameters, validation loss, its change against the row above (computed
+# before rounding, so its last digit can differ from the difference of the rounded losses), and
 # the training speed of each row, in tokens per second of a full training step (batch, forward,
 # backward, optimiser), measured with `training_speeds` in alternating rounds so that a change in
-# the machine's load hits every row alike. Its numbers vary from machine to machine in their
-# last digits (speeds much more), so the tests do not compare this cell; the next one asserts
-# what holds everywhere.
+# the machine's load hits every row alike. Its numbers vary from machine to machine in their last
+# digits (speeds much more), so the tests do not compare this cell; the next one asserts what
+# holds everywhere.
 
 # %% jupyter={"source_hidden": true} tags=["nbval-ignore-output"]
 speeds = training_speeds(VARIANTS, budget, train_ids, n_vocab, rounds=3, steps=5)  # tokens/s, alternating rounds
@@ -1096,9 +1097,10 @@ for key, run in runs.items():
 # processor, these comparisons do not). How large is "small" here? Run with the same code and two
 # other seeds (initialisation and batches: 1 and 6, 2 and 7), the course's GPT ends between 2.26
 # and 2.31 at this budget, so a change of 0.05 either way is within what a different seed does.
-# Three changes kept their sign and size across the three seeds: RoPE lowered the loss against
-# the row above by 0.17 to 0.20, Muon by 0.08 to 0.14, and SwiGLU raised it by 0.01 to 0.05.
-# RMSNorm and dropping the biases moved it by at most 0.03, up or down.
+# Two changes kept their sign and size across the three seeds: RoPE lowered the loss against the
+# row above by 0.17 to 0.20, and Muon by 0.08 to 0.14. SwiGLU raised it at every seed, by 0.01 to
+# 0.05; dropping the biases also raised it at every seed, by at most 0.03; RMSNorm moved it by at
+# most 0.02, up or down.
 
 # %%
 keys = list(losses)
@@ -1112,7 +1114,7 @@ print("RMSNorm, no biases, SwiGLU: each moves the loss by less than 0.06, up or 
 
 # %% [markdown]
 # The figure (code folded). On the left, the validation loss of every row after the same tokens,
-# with the course's GPT-2 as a dashed line: a bar below the line is a row that beats it. On the
+# with the course's GPT-2 as a dashed line: a bar that stops left of the line is a row that beats it. On the
 # right, the training loss of every row (a running mean over 10 updates) against the tokens seen.
 
 # %% jupyter={"source_hidden": true}
@@ -1151,24 +1153,25 @@ plt.show()
 #   With GPT-2's options, `ModernGPT` is the course's GPT, parameter for parameter.
 # - **At the same tokens, RoPE and Muon made the difference.** After 200 updates (0.2 M tokens) on
 #   the same batches, the five changes together lowered the validation loss by 0.23 to 0.29 nats
-#   across three seeds (from 2.31 to 2.02 at this notebook's seed). It came from two of
-#   them: RoPE, the largest (0.17 to 0.20 below the row above at every seed, its row 0.15 to
-#   0.19 below GPT-2's), and Muon (0.08 to 0.14 more). Muon's learning rate mattered little:
-#   $10^{-2}$ gave 2.02, and both $6\cdot10^{-3}$ and $2\cdot10^{-2}$ about 2.05. RMSNorm and
-#   dropping the biases moved the loss by less than a different seed does, and SwiGLU **hurt** at
-#   all three seeds (by 0.01 to 0.05): a gated layer tuned for large models does not pay off in 2
-#   blocks and 200 updates. The ranking depends on the budget: after 0.3 M tokens (an earlier
-#   version of this notebook), RoPE's row ended only 0.06 to 0.09 below GPT-2's, and Muon, 0.16
-#   below the row above at this seed, was the largest change. One reading: relative positions help
-#   most while the model is still learning which characters go together; a better optimiser keeps
-#   paying as training goes on.
+#   across three seeds (from 2.31 to 2.02 at this notebook's seed). It came from two of them:
+#   RoPE, the largest (0.17 to 0.20 below the row above at every seed, its row 0.15 to 0.19 below
+#   GPT-2's), and Muon (0.08 to 0.14 more). Muon's learning rate mattered little: $10^{-2}$ gave
+#   2.02, $6\cdot10^{-3}$ 2.04 and $2\cdot10^{-2}$ 2.05. RMSNorm moved the loss by at most 0.02
+#   either way, less than a different seed does; dropping the biases and SwiGLU **raised** it at
+#   all three seeds, by at most 0.03 and by 0.01 to 0.05: a gated layer tuned for large models
+#   does not pay off in 2 blocks and 200 updates. The ranking depends on the budget: after 0.3 M
+#   tokens (measured the same way, recorded in `benchmarks/README.md`), RoPE's row ended only 0.06
+#   to 0.09 below GPT-2's, and Muon, 0.16 below the row above at this seed, was the largest
+#   change. One reading: relative positions help most while the model is still learning which
+#   characters go together; a better optimiser keeps paying as training goes on.
 # - **Speed.** Muon's five Newton–Schulz iterations per matrix and per update make its row the
-#   slowest: 0.62 of the GPT's speed in the benchmark below (2 threads, a quiet machine). RoPE cost
-#   about a fifth of the speed there; RMSNorm, dropping the biases and SwiGLU cost little or
-#   nothing. RMSNorm is not the saving on a CPU that it is on a GPU: PyTorch's LayerNorm is one
-#   fused kernel, our RMSNorm a few small operations. What the modern architecture buys at scale
-#   (stable training of deep models, contexts longer than training's) does not show in a model
-#   this small.
+#   slowest: about 0.6 of the GPT's speed in the table above, and 0.62 in the 300 s benchmark of
+#   `benchmarks/README.md` (2 threads, a quiet machine). RoPE cost a few percent in the table's
+#   short timing and about a fifth of the speed in that benchmark; RMSNorm, dropping the biases
+#   and SwiGLU cost little or nothing. RMSNorm is not the saving on a CPU that it is on a GPU:
+#   PyTorch's LayerNorm is one fused kernel, our RMSNorm a few small operations. What the modern
+#   architecture buys at scale (stable training of deep models, contexts longer than training's)
+#   does not show in a model this small.
 # - **At the same time rather than the same tokens**, a slower row sees fewer tokens.
 #   `benchmarks/modern_ablation.py` gives every row the same seconds instead, 300 s on 2 cores
 #   (its table is in `benchmarks/README.md`, measured with the recipe's earlier peak learning

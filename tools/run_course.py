@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,21 +41,32 @@ def notebook_paths(folder: Path = ROOT / "notebooks") -> list[Path]:
 
 
 def write_atomically(notebook: nbformat.NotebookNode, path: Path) -> None:
-    """Write `notebook` to `path` through a temporary file in the same folder, renamed over it."""
+    """Write `notebook` to `path` through a temporary file in the same folder, renamed over it.
+
+    The file keeps its permissions; until the rename, the old notebook is untouched.
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".ipynb.tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             nbformat.write(notebook, file)
+            file.flush()
+            os.fsync(file.fileno())
+        if path.exists():
+            shutil.copymode(path, temporary)  # mkstemp creates the file readable by its owner only
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+FAILURES = (CellExecutionError, CellTimeoutError, DeadKernelError)
+
+
 def execute(path: Path, timeout: int = 900) -> float:
     """Run every cell of the notebook at `path` in a new kernel started in its folder; store the outputs.
 
-    Returns the seconds it took. Raises `CellExecutionError` (the notebook file unchanged) when a cell fails.
+    Returns the seconds it took. Raises one of `FAILURES` (the notebook file unchanged) when a cell
+    fails, runs past `timeout` seconds, or its kernel dies (out of memory, for instance).
     """
     started = time.perf_counter()
     notebook = nbformat.read(path, as_version=4)
@@ -71,15 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
     args = parser.parse_args(argv)
     paths = args.notebooks or notebook_paths()
-    missing = [str(path) for path in paths if not path.is_file()]
+    missing = [str(path) for path in paths if not path.is_file() or path.suffix != ".ipynb"]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")
     total = 0.0
     for path in paths:
         try:
             seconds = execute(path.resolve(), args.timeout)
-        except CellExecutionError as error:
-            print(f"FAILED {path} (left unchanged):\n{error}", file=sys.stderr)
+        except FAILURES as error:
+            print(f"FAILED {path} (left unchanged): {type(error).__name__}\n{error}", file=sys.stderr)
             return 1
         total += seconds
         print(f"executed {path} in {seconds:.0f} s", flush=True)
