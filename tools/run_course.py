@@ -29,15 +29,9 @@ import time
 from pathlib import Path
 
 import nbformat
+from export_notebooks import notebook_paths  # the course's notebooks in order, as the exporter reads them
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def notebook_paths(folder: Path = ROOT / "notebooks") -> list[Path]:
-    """The course's notebooks, in order: `NN_name.ipynb`."""
-    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
 def write_atomically(notebook: nbformat.NotebookNode, path: Path) -> None:
