@@ -840,6 +840,20 @@ def batch_at(ids: torch.Tensor, starts: torch.Tensor, context_size: int) -> tupl
 check("00.2", batch_at)
 
 # %% [markdown]
+# **00.3 From indices back to text.** `characters` above is the sorted vocabulary $S$. In the maths
+# its first character is $s_1$; in code it has index 0, so index `i` stands for `characters[i]`.
+# Write `decode`, which turns a list of indices back into one `str`: for example
+# `decode(PICTURE_INDICES, characters)` should give `"To be"`, the picture at the top.
+
+# %%
+def decode(indices: list[int], characters: list[str]) -> str:
+    """The text that the 0-based token indices stand for, one character of `characters` per index."""
+    raise NotImplementedError  # your code here
+
+
+check("00.3", decode)
+
+# %% [markdown]
 # Questions to think about (no check):
 #
 # 1. How many lines does the validation text have? Which play does it start in?

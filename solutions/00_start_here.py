@@ -21,9 +21,15 @@ def batch_at(ids: torch.Tensor, starts: torch.Tensor, context_size: int) -> tupl
     return ids[positions], ids[positions + 1]
 
 
+def decode(indices: list[int], characters: list[str]) -> str:
+    """00.3: index i (0-based, as in code) is the character characters[i]; join them into one text."""
+    return "".join(characters[i] for i in indices)
+
+
 SOLUTIONS = {
     "00.1": count_windows,
     "00.2": batch_at,
+    "00.3": decode,
 }
 
 
@@ -40,5 +46,12 @@ MISTAKES = {
     "00.2": {
         "targets not shifted (y = x)": lambda ids, starts, t: (batch_at(ids, starts, t)[0],) * 2,
         "targets shifted the wrong way (the token before)": _targets_shifted_backwards,
+    },
+    "00.3": {
+        "1-based: index i read as the i-th character counting from 1": lambda indices, characters: "".join(
+            characters[i - 1] for i in indices
+        ),
+        "a list of characters, not one text": lambda indices, characters: [characters[i] for i in indices],
+        "the indices as digits": lambda indices, characters: "".join(map(str, indices)),
     },
 }

@@ -127,5 +127,5 @@ def test_enough_exercises():
     }
     assert len(EXERCISES) >= 30
     for stem, ids in per_notebook.items():
-        minimum = 2 if stem.startswith("00_") else 3
+        minimum = 3
         assert len(ids) >= minimum, f"{stem} has {len(ids)} checked exercises, fewer than {minimum}"

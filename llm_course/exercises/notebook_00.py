@@ -50,3 +50,30 @@ def _batch_at(batch_at) -> None:
         expect(not torch.equal(y, x), f"the y of {what} equals x: the targets are the next tokens, one position on")
         expect(torch.equal(y, expected_y.double()),
                f"the y of {what} is wrong: y[b, j] is the token after x[b, j], ids[starts[b] + j + 1]")
+
+
+@exercise("00.3", NOTEBOOK, "from 0-based token indices back to text")
+def _decode(decode) -> None:
+    import string
+
+    generator = torch.Generator().manual_seed(3)
+    alphabet = string.ascii_letters + string.digits + " \n,.;:!?'-"
+    drawn = "".join(alphabet[int(i)] for i in torch.randint(len(alphabet), (200,), generator=generator))
+    # The oracle is the text we start from: encode it with characters.index, then decoding must give it back.
+    for text in ("To be, or not to be", "abracadabra", drawn):
+        characters = sorted(set(text))  # the vocabulary S, in Python's order, as notebook 00 builds it
+        indices = [characters.index(c) for c in text]  # 0-based, as in code
+        what = f"decode(indices, characters) for {text[:20]!r}{'...' if len(text) > 20 else ''}"
+        answer = call(decode, list(indices), list(characters), what=what)
+        expect(answer is not None, f"{what} returned None: return the text as one str")
+        expect(not isinstance(answer, (list, tuple)),
+               f"{what} returned a {type(answer).__name__} of characters: join them into one str with ''.join(...)")
+        expect(isinstance(answer, str), f"{what} should return a str, got {type(answer).__name__}")
+        one_based = "".join(characters[i - 1] for i in indices)
+        expect(answer == text or answer != one_based,
+               f"{what} read index i as the i-th character counting from 1. In code the first character has "
+               "index 0 (in the maths it is s_1), so index i is characters[i]; and characters[0 - 1] silently "
+               "gives the last character, which is why this mistake raises no error")
+        expect(answer == text, f"{what} should give back {text[:40]!r}, got {answer[:40]!r}: index i is characters[i]")
+    expect(call(decode, [], ["a", "b"], what="decode([], ['a', 'b'])") == "",
+           "decode([], characters) should be the empty text ''")
